@@ -1,0 +1,36 @@
+import type { Instance } from '../instance.js';
+import type { Entry, EntryMeta } from '../storage/types.js';
+import { compress, decompress } from './compress.js';
+import { deserialize, serialize } from './serialize.js';
+
+/**
+ * Makes the entry to store for a computed value: serialized (and compressed when the task asks),
+ * with the stamps of the inputs it was computed from. Throws a `SerializationError` for a value
+ * that could not be stored faithfully.
+ */
+export function encodeEntry(
+  instance: Instance<unknown>,
+  value: unknown,
+  stamp: string,
+  inputs: readonly string[],
+): Entry {
+  const level = instance.task.compressLevel;
+  const serialized = serialize(value);
+  const bytes = level === undefined ? serialized : compress(serialized, level);
+  const meta: EntryMeta = {
+    format: 1,
+    key: instance.key,
+    version: instance.task.version,
+    stamp,
+    inputs,
+    encoding: level === undefined ? 'raw' : 'zlib',
+    size: bytes.length,
+    created: Date.now(),
+  };
+  return { meta, value: bytes };
+}
+
+/** Decodes stored value bytes back into the value. */
+export function decodeValue(meta: EntryMeta, bytes: Uint8Array): unknown {
+  return deserialize(meta.encoding === 'zlib' ? decompress(bytes) : bytes);
+}

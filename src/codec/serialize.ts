@@ -1,0 +1,179 @@
+import SuperJSON from 'superjson';
+import { SerializationError } from '../errors.js';
+
+/**
+ * The superjson instance that stores task results. Register your own classes on it (not on the
+ * default superjson instance) to store them:
+ * @example
+ * ```ts
+ * import { serializer } from 'checkpoint-tool';
+ * serializer.registerClass(Point, { identifier: 'Point' });
+ * ```
+ */
+export const serializer: SuperJSON = new SuperJSON();
+
+// Typed arrays and ArrayBuffers are stored as binary sections after the JSON, never as JSON
+// arrays of numbers: bit-exact (NaN payloads, -0) and about as large as the bytes themselves.
+// The custom transformers below are only ever called inside `serialize`/`deserialize`, which set
+// `sections` for the duration of one synchronous call.
+let sections: { views: ArrayBufferView[]; length: number } | undefined;
+let loaded: Uint8Array | undefined;
+
+type Placeholder = { o: number; n: number };
+type ViewConstructor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => ArrayBufferView;
+const viewTypes: Record<string, ViewConstructor & { BYTES_PER_ELEMENT?: number }> = {
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+  DataView,
+};
+
+function addSection(bytes: ArrayBufferView): Placeholder {
+  if (!sections) throw new SerializationError('binary values can only be stored through checkpoint-tool');
+  const placeholder = { o: sections.length, n: bytes.byteLength };
+  sections.views.push(bytes);
+  sections.length = align8(sections.length + bytes.byteLength);
+  return placeholder;
+}
+
+function section({ o, n }: Placeholder): Uint8Array {
+  if (!loaded) throw new SerializationError('binary values can only be loaded through checkpoint-tool');
+  return loaded.subarray(o, o + n);
+}
+
+for (const [name, View] of Object.entries(viewTypes)) {
+  const size = View.BYTES_PER_ELEMENT ?? 1;
+  serializer.registerCustom<ArrayBufferView, Placeholder>(
+    {
+      isApplicable: (value): value is ArrayBufferView => value instanceof View && value.constructor === View,
+      serialize: (view) => addSection(view),
+      deserialize: (placeholder) => {
+        let bytes = section(placeholder);
+        // A view needs its offset aligned to its element size; copy in the rare case it is not.
+        if (bytes.byteOffset % size !== 0) bytes = bytes.slice();
+        return new View(bytes.buffer, bytes.byteOffset, placeholder.n / size);
+      },
+    },
+    name,
+  );
+}
+serializer.registerCustom<ArrayBuffer, Placeholder>(
+  {
+    isApplicable: (value): value is ArrayBuffer => value instanceof ArrayBuffer,
+    serialize: (buffer) => addSection(new Uint8Array(buffer)),
+    deserialize: (placeholder) => section(placeholder).slice().buffer,
+  },
+  'ArrayBuffer',
+);
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Encodes a value as bytes: a 4-byte JSON length, superjson's JSON, padding to 8 bytes, then the
+ * binary sections. Throws {@link SerializationError} for anything that would not come back equal.
+ */
+export function serialize(value: unknown): Uint8Array {
+  const problem = findUnstorable(value, 'value', new Set());
+  if (problem) throw new SerializationError(problem);
+  sections = { views: [], length: 0 };
+  let json: Uint8Array;
+  let views: ArrayBufferView[];
+  let binaryLength: number;
+  try {
+    json = encoder.encode(JSON.stringify(serializer.serialize(value)));
+    ({ views, length: binaryLength } = sections);
+  } finally {
+    sections = undefined;
+  }
+  const start = align8(4 + json.length);
+  const bytes = new Uint8Array(start + binaryLength);
+  new DataView(bytes.buffer).setUint32(0, json.length, true);
+  bytes.set(json, 4);
+  let offset = start;
+  for (const view of views) {
+    bytes.set(new Uint8Array(view.buffer, view.byteOffset, view.byteLength), offset);
+    offset = align8(offset + view.byteLength);
+  }
+  return bytes;
+}
+
+/** Decodes bytes made by {@link serialize}. Typed arrays are views into `bytes` where aligned. */
+export function deserialize(bytes: Uint8Array): unknown {
+  const length = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true);
+  const json = JSON.parse(decoder.decode(bytes.subarray(4, 4 + length)));
+  loaded = bytes.subarray(align8(4 + length));
+  try {
+    return serializer.deserialize(json);
+  } finally {
+    loaded = undefined;
+  }
+}
+
+/**
+ * Finds a value superjson would store lossily or not at all: functions, symbols, class instances
+ * it does not know, symbol keys. Returns a message naming its path, or `undefined`.
+ */
+function findUnstorable(value: unknown, path: string, ancestors: Set<object>): string | undefined {
+  if (typeof value === 'function') return `${path} is a function, which cannot be stored`;
+  if (typeof value === 'symbol') return `${path} is a symbol, which cannot be stored`;
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (ancestors.has(value)) return undefined; // superjson restores shared and cyclic references
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return undefined;
+  const proto = Object.getPrototypeOf(value);
+  const known =
+    proto === Object.prototype ||
+    proto === null ||
+    Array.isArray(value) ||
+    value instanceof Map ||
+    value instanceof Set ||
+    value instanceof Date ||
+    value instanceof RegExp ||
+    value instanceof Error ||
+    value instanceof URL ||
+    serializer.classRegistry.getIdentifier(value.constructor as never) !== undefined ||
+    serializer.customTransformerRegistry.findApplicable(value) !== undefined;
+  if (!known) {
+    const name = (value as object).constructor?.name ?? 'an unknown class';
+    return `${path} is an instance of ${name}, which superjson does not know: register it with serializer.registerClass or serializer.registerCustom`;
+  }
+  if (Object.getOwnPropertySymbols(value).length > 0) return `${path} has symbol keys, which cannot be stored`;
+  ancestors.add(value);
+  try {
+    if (value instanceof Map) {
+      let i = 0;
+      for (const [key, item] of value) {
+        const problem =
+          findUnstorable(key, `${path}.keys[${i}]`, ancestors) ?? findUnstorable(item, `${path}.get(${i})`, ancestors);
+        if (problem) return problem;
+        i++;
+      }
+    } else if (value instanceof Set) {
+      let i = 0;
+      for (const item of value) {
+        const problem = findUnstorable(item, `${path}.values[${i++}]`, ancestors);
+        if (problem) return problem;
+      }
+    } else if (proto === Object.prototype || proto === null || Array.isArray(value)) {
+      for (const [key, item] of Object.entries(value)) {
+        const problem = findUnstorable(item, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`, ancestors);
+        if (problem) return problem;
+      }
+    }
+  } finally {
+    ancestors.delete(value);
+  }
+  return undefined;
+}
+
+function align8(n: number): number {
+  return (n + 7) & ~7;
+}

@@ -1,0 +1,83 @@
+/**
+ * Error classes thrown by checkpoint-tool. Each has an explicit `name` (bundlers rename classes)
+ * and keeps the underlying error as `cause`.
+ * @module
+ */
+
+/** Base class of every error this library throws. */
+export class CheckpointError extends Error {
+  override name = 'CheckpointError';
+}
+
+/** An argument of a task cannot be expressed as JSON; `path` locates it, as in `args[0].p1.x`. */
+export class InvalidArgumentError extends CheckpointError {
+  override name = 'InvalidArgumentError';
+  /** Name of the task that was called. */
+  readonly task: string;
+  /** Where the offending value is, as in `args[1].points[3]`. */
+  readonly path: string;
+  constructor(task: string, path: string, problem: string) {
+    super(`Task \`${task}\`: ${path} ${problem}; task arguments must be JSON values`);
+    this.task = task;
+    this.path = path;
+  }
+}
+
+/** A task is defined or used wrongly: a duplicate name, a bad factory result, a bad `requires`. */
+export class TaskDefinitionError extends CheckpointError {
+  override name = 'TaskDefinitionError';
+}
+
+/** One instance failed: its computation threw, or its value could not be stored. */
+export class TaskFailedError extends CheckpointError {
+  override name = 'TaskFailedError';
+  /** Name of the failing task. */
+  readonly task: string;
+  /** Arguments of the failing instance. */
+  readonly args: readonly unknown[];
+  constructor(task: string, args: readonly unknown[], label: string, cause: unknown) {
+    super(`${label} failed: ${describe(cause)}`, { cause });
+    this.task = task;
+    this.args = args;
+  }
+}
+
+/** Several instances failed in one run; `failures` lists each. */
+export class RunFailedError extends CheckpointError {
+  override name = 'RunFailedError';
+  /** Every instance that failed, in the order the failures happened. */
+  readonly failures: readonly TaskFailedError[];
+  constructor(failures: readonly TaskFailedError[]) {
+    super(`${failures.length} instances failed:\n${failures.map((f) => `  - ${f.message}`).join('\n')}`, {
+      cause: failures[0],
+    });
+    this.failures = failures;
+  }
+}
+
+/** The graph has a cycle; `cycle` names its instances in order, the first repeated at the end. */
+export class CycleError extends CheckpointError {
+  override name = 'CycleError';
+  /** Labels of the instances on the cycle, as in `['a(1)', 'b(1)', 'a(1)']`. */
+  readonly cycle: readonly string[];
+  constructor(cycle: readonly string[]) {
+    super(`The task graph has a cycle: ${cycle.join(' -> ')}`);
+    this.cycle = cycle;
+  }
+}
+
+/** A value cannot be stored faithfully (a function, a symbol, an unregistered class instance...). */
+export class SerializationError extends CheckpointError {
+  override name = 'SerializationError';
+}
+
+/** A run was cancelled through its `signal`. */
+export class AbortError extends CheckpointError {
+  override name = 'AbortError';
+}
+
+/** A short description of anything thrown, for messages. */
+export function describe(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}

@@ -1,0 +1,35 @@
+/**
+ * The executor interface: what runs one instance's computation. In-process by default; worker
+ * pools implement the same interface.
+ * @module
+ */
+import type { Json } from '../json.js';
+
+/** One computation to run: which instance, and its inputs' values. */
+export interface Job {
+  /** The task's id (`namespace.name`, or `name`), as registered by `task(...)`. */
+  readonly task: string;
+  /** The instance's arguments (canonical JSON values). */
+  readonly args: readonly Json[];
+  /** The values of the instances it requires, in declaration order. */
+  readonly inputs: readonly unknown[];
+}
+
+/** What the run gives an executor with each job. */
+export interface JobContext {
+  /** Aborted when the run is cancelled; a job not yet started should then not start. */
+  readonly signal?: AbortSignal;
+  /** Call when the job really starts, naming where it runs (a worker's name, say). */
+  started?(where: string): void;
+}
+
+/**
+ * Runs jobs. A run never closes or shuts down an executor it is given, so one executor serves
+ * many runs.
+ */
+export interface Executor {
+  /** How many jobs it can usefully run at once; a run dispatches no more than this. */
+  readonly concurrency: number;
+  /** Runs one job and resolves to its value, or rejects with what the computation threw. */
+  execute(job: Job, context: JobContext): Promise<unknown>;
+}

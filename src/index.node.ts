@@ -1,0 +1,12 @@
+/**
+ * The Node.js entry: the shared API, with results cached on the filesystem by default
+ * (`$CP_CACHE_DIR`, else `./.cache`).
+ * @module
+ */
+import { setDefaultStore } from './platform.js';
+import { fsStore } from './storage/fs.js';
+
+setDefaultStore(() => fsStore());
+
+export * from './core.js';
+export { type FsStoreOptions, fsStore } from './storage/fs.js';

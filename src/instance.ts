@@ -1,0 +1,87 @@
+import type { Json } from './json.js';
+import type { Computation } from './requires.js';
+import { clearInstance, type RunOptions, run } from './run.js';
+import type { Store } from './storage/types.js';
+
+declare const resultType: unique symbol;
+
+/** What a task instance needs from its task; the task module implements it. */
+export interface TaskDefinition {
+  /** The task's name as declared. */
+  readonly name: string;
+  /** `namespace.name`, or `name` without a namespace: the task's folder and its unique id. */
+  readonly id: string;
+  /** The task's `version` option, `''` when not set. */
+  readonly version: string;
+  /** The compression level of stored values, or `undefined` for none. */
+  readonly compressLevel: number | undefined;
+  /** The task's `maxConcurrency` option. */
+  readonly maxConcurrency: number;
+  /** Calls the factory for the given arguments and checks what it returned. */
+  resolve(instance: Instance<unknown>): Computation<unknown>;
+}
+
+/**
+ * One call of a task with its arguments: the unit that is computed, cached and cleared. The same
+ * task and equal arguments always give the same instance object.
+ */
+export class Instance<T> {
+  /** The task this is an instance of. */
+  readonly task: TaskDefinition;
+  /** The arguments, as canonical JSON values (a deep copy of what was passed). */
+  readonly args: readonly Json[];
+  /** The canonical JSON of the arguments, keys sorted: the instance's identity within its task. */
+  readonly key: string;
+  declare readonly [resultType]: T;
+  #computation: Computation<unknown> | undefined;
+
+  /** @internal Instances are made by calling a task, never directly. */
+  constructor(task: TaskDefinition, key: string) {
+    this.task = task;
+    this.key = key;
+    this.args = JSON.parse(key) as Json[];
+  }
+
+  /** A readable name, as in `choose(6,3)`. */
+  get label(): string {
+    return `${this.task.id}(${this.key.slice(1, -1)})`;
+  }
+
+  /**
+   * @internal The factory's result for these arguments, computed once. Throws what the factory
+   * throws.
+   */
+  computation(): Computation<unknown> {
+    this.#computation ??= this.task.resolve(this);
+    return this.#computation;
+  }
+
+  /**
+   * Computes this instance's value: builds its graph, reuses what is cached and fresh, computes
+   * the rest as parallel as allowed and stores every result.
+   */
+  run(options: RunOptions = {}): Promise<T> {
+    return run(this, options) as Promise<T>;
+  }
+
+  /**
+   * Discards this instance's cached result, so that it and everything downstream of it are
+   * recomputed on the next run. Clearing what is not cached is not an error.
+   */
+  clear(options: { store?: Store } = {}): Promise<void> {
+    return clearInstance(this, options.store);
+  }
+
+  /** The label, as in `choose(6,3)`. */
+  toString(): string {
+    return this.label;
+  }
+}
+
+/** The result type of an instance. */
+export type ResultOf<I> = I extends Instance<infer T> ? T : never;
+
+/** Whether a value is a task instance. */
+export function isInstance(value: unknown): value is Instance<unknown> {
+  return value instanceof Instance;
+}

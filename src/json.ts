@@ -1,0 +1,68 @@
+import { InvalidArgumentError } from './errors.js';
+
+/** A value JSON can express. Task arguments are of this type. */
+export type Json = null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json };
+
+/**
+ * The canonical JSON text of task arguments: object keys sorted, no spaces. Equal JSON values give
+ * equal keys whatever their key order. Throws {@link InvalidArgumentError} naming the path of a
+ * value JSON cannot express.
+ */
+export function canonicalKey(task: string, args: readonly unknown[]): string {
+  return canonical(task, args, 'args', new Set());
+}
+
+function canonical(task: string, value: unknown, path: string, ancestors: Set<object>): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number':
+      if (!Number.isFinite(value)) throw new InvalidArgumentError(task, path, `is ${value}`);
+      return JSON.stringify(value);
+    case 'object':
+      break;
+    default:
+      throw new InvalidArgumentError(task, path, `is ${describeType(value)}`);
+  }
+  if (value === null) return 'null';
+  if (ancestors.has(value)) throw new InvalidArgumentError(task, path, 'is a cycle back to an enclosing value');
+  ancestors.add(value);
+  let text: string;
+  if (Array.isArray(value)) {
+    const parts: string[] = [];
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value)) throw new InvalidArgumentError(task, `${path}[${i}]`, 'is a hole in a sparse array');
+      parts.push(canonical(task, value[i], `${path}[${i}]`, ancestors));
+    }
+    text = `[${parts.join(',')}]`;
+  } else {
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) {
+      throw new InvalidArgumentError(task, path, `is ${describeType(value)}, not a plain object`);
+    }
+    const parts: string[] = [];
+    for (const name of Object.keys(value).sort()) {
+      const item = (value as Record<string, unknown>)[name];
+      const itemPath = `${path}${/^[A-Za-z_$][\w$]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`}`;
+      if (item === undefined) throw new InvalidArgumentError(task, itemPath, 'is undefined');
+      parts.push(`${JSON.stringify(name)}:${canonical(task, item, itemPath, ancestors)}`);
+    }
+    if (Object.getOwnPropertySymbols(value).length > 0) {
+      throw new InvalidArgumentError(task, path, 'has symbol keys');
+    }
+    text = `{${parts.join(',')}}`;
+  }
+  ancestors.delete(value);
+  return text;
+}
+
+function describeType(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'symbol') return 'a symbol';
+  if (typeof value === 'bigint') return 'a bigint';
+  const name = (value as object).constructor?.name;
+  return name ? `an instance of ${name}` : 'an object';
+}

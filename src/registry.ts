@@ -1,0 +1,33 @@
+import { TaskDefinitionError } from './errors.js';
+import type { Instance } from './instance.js';
+
+/** A registered task, as the registry and executors see it. */
+export interface RegisteredTask {
+  readonly id: string;
+  /** Source of the factory and options, to tell a re-evaluated module from a real duplicate. */
+  readonly fingerprint: string;
+  /** Makes the instance for these arguments. */
+  instance(args: readonly unknown[]): Instance<unknown>;
+}
+
+const tasks = new Map<string, RegisteredTask>();
+
+/**
+ * Registers a task under its id. The same definition evaluated again (a module reloaded by hot
+ * module replacement, say) replaces the old one; a different definition under a taken id is an
+ * error, since both would share one cache folder.
+ */
+export function register(task: RegisteredTask): void {
+  const existing = tasks.get(task.id);
+  if (existing && existing.fingerprint !== task.fingerprint) {
+    throw new TaskDefinitionError(
+      `Task \`${task.id}\` is defined twice with different factories; give each task its own name or namespace`,
+    );
+  }
+  tasks.set(task.id, task);
+}
+
+/** The task registered under an id, or `undefined`. */
+export function lookup(id: string): RegisteredTask | undefined {
+  return tasks.get(id);
+}

@@ -1,0 +1,110 @@
+import { TaskDefinitionError } from './errors.js';
+import { type Instance, isInstance, type ResultOf } from './instance.js';
+
+/** How the required instances were given to `requires`, and so how their values are passed. */
+export type Shape = 'positional' | 'array' | 'object';
+
+/**
+ * What a task's factory returns when the task needs other instances: built by
+ * `requires(...)(fn)`. The values of `dependencies` are passed to `fn` in the declared shape.
+ */
+export class Computation<R> {
+  /** The required instances, in declaration order (object form: in the order of `names`). */
+  readonly dependencies: readonly Instance<unknown>[];
+  /** How the values are handed to `fn`. */
+  readonly shape: Shape;
+  /** Object form only: the property name of each dependency. */
+  readonly names: readonly string[];
+  readonly #fn: (...values: never[]) => R | PromiseLike<R>;
+
+  constructor(
+    dependencies: readonly Instance<unknown>[],
+    shape: Shape,
+    names: readonly string[],
+    fn: (...values: never[]) => R | PromiseLike<R>,
+  ) {
+    this.dependencies = dependencies;
+    this.shape = shape;
+    this.names = names;
+    this.#fn = fn;
+  }
+
+  /** Calls the function with the dependencies' values, given in declaration order. */
+  compute(values: readonly unknown[]): R | PromiseLike<R> {
+    const fn = this.#fn as (...values: unknown[]) => R | PromiseLike<R>;
+    if (this.shape === 'positional') return fn(...values);
+    if (this.shape === 'array') return fn(values);
+    const named: Record<string, unknown> = {};
+    this.names.forEach((name, i) => {
+      named[name] = values[i];
+    });
+    return fn(named);
+  }
+}
+
+type Values<D> = { -readonly [K in keyof D]: ResultOf<D[K]> };
+
+/** The function `requires(...)` returns: give it the computation that uses the values. */
+export type Requirement<Args extends readonly unknown[]> = <R>(
+  fn: (...values: Args) => R | PromiseLike<R>,
+) => Computation<Awaited<R>>;
+
+/**
+ * Declares the instances a computation needs. Their results are computed (or read from the
+ * cache) first and passed to the function, typed from the required tasks.
+ *
+ * @example Positional
+ * ```ts
+ * requires(choose(n - 1, k - 1), choose(n - 1, k))((a, b) => a + b)
+ * ```
+ * @example One array
+ * ```ts
+ * requires([choose(n - 1, k - 1), choose(n - 1, k)])(([a, b]) => a + b)
+ * ```
+ * @example One object
+ * ```ts
+ * requires({ left: choose(n - 1, k - 1), right: choose(n - 1, k) })(({ left, right }) => left + right)
+ * ```
+ */
+export function requires<const D extends readonly Instance<unknown>[]>(dependencies: D): Requirement<[Values<D>]>;
+export function requires<const D extends Readonly<Record<string, Instance<unknown>>>>(
+  dependencies: D,
+): Requirement<[Values<D>]>;
+export function requires<const D extends readonly Instance<unknown>[]>(...dependencies: D): Requirement<Values<D>>;
+export function requires(...given: unknown[]): Requirement<never> {
+  let dependencies: unknown[];
+  let shape: Shape = 'positional';
+  let names: string[] = [];
+  const first = given[0];
+  if (given.length === 1 && Array.isArray(first)) {
+    shape = 'array';
+    dependencies = first;
+  } else if (given.length === 1 && typeof first === 'object' && first !== null && !isInstance(first)) {
+    shape = 'object';
+    names = Object.keys(first);
+    dependencies = names.map((name) => (first as Record<string, unknown>)[name]);
+  } else {
+    dependencies = given;
+  }
+  dependencies.forEach((dependency, i) => {
+    if (!isInstance(dependency)) {
+      const where = shape === 'object' ? `.${names[i]}` : `[${i}]`;
+      throw new TaskDefinitionError(
+        `requires(...)${where}: expected a task instance, such as \`myTask(1, 2)\`, got ${describeGiven(dependency)}`,
+      );
+    }
+  });
+  const checked = dependencies as Instance<unknown>[];
+  return <R>(fn: (...values: never) => R | PromiseLike<R>) => {
+    if (typeof fn !== 'function') {
+      throw new TaskDefinitionError(`requires(...)(fn): expected a function, got ${describeGiven(fn)}`);
+    }
+    return new Computation<Awaited<R>>(checked, shape, names, fn as (...values: never[]) => Awaited<R>);
+  };
+}
+
+function describeGiven(value: unknown): string {
+  if (typeof value === 'function') return `a function (did you pass the task instead of calling it?)`;
+  if (value === null || typeof value !== 'object') return String(value);
+  return `an instance of ${(value as object).constructor?.name ?? 'Object'}`;
+}

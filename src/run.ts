@@ -1,0 +1,70 @@
+import type { RunEvent } from './events.js';
+import { inProcess } from './executors/in-process.js';
+import type { Executor } from './executors/types.js';
+import { buildGraph } from './graph.js';
+import type { Instance } from './instance.js';
+import { plan } from './plan.js';
+import { getDefaultStore } from './platform.js';
+import { execute } from './scheduler.js';
+import type { Store } from './storage/types.js';
+
+/** Options of `instance.run()`. */
+export interface RunOptions {
+  /**
+   * What runs the computations. The run never closes it, so one executor serves many runs.
+   * @default inProcess()
+   */
+  executor?: Executor;
+  /**
+   * Where results are cached.
+   * @default the platform's store: `fsStore()` on Node.js, `idbStore()` in browsers
+   */
+  store?: Store;
+  /**
+   * Called with each {@link RunEvent}, in order, for progress bars, logs and live graphs.
+   * @example
+   * ```ts
+   * await total(2024).run({ onEvent: (e) => e.type === 'finished' && console.log(`${e.instance} in ${e.duration} ms`) });
+   * ```
+   */
+  onEvent?: (event: RunEvent) => void;
+  /**
+   * After a failure, keep computing everything that is not downstream of it, instead of starting
+   * no new work. The run still rejects at the end.
+   * @default false
+   */
+  keepGoing?: boolean;
+  /** Cancels the run: no new computation starts; those running finish and are stored. */
+  signal?: AbortSignal;
+}
+
+let sharedInProcess: Executor | undefined;
+
+/** Builds the graph of `root`, decides what is fresh, computes the rest and returns the value. */
+export async function run(root: Instance<unknown>, options: RunOptions = {}): Promise<unknown> {
+  const start = performance.now();
+  const now = () => performance.now() - start;
+  const graph = buildGraph(root);
+  const store = options.store ?? getDefaultStore();
+  sharedInProcess ??= inProcess();
+  return execute({
+    graph,
+    plan: await plan(graph, store),
+    store,
+    executor: options.executor ?? sharedInProcess,
+    keepGoing: options.keepGoing ?? false,
+    signal: options.signal,
+    emit: options.onEvent ?? (() => {}),
+    now,
+  });
+}
+
+/** Discards one instance's cached result. */
+export function clearInstance(instance: Instance<unknown>, store: Store | undefined): Promise<void> {
+  return (store ?? getDefaultStore()).delete(instance.task.id, instance.key);
+}
+
+/** Discards every cached result of a task. */
+export function clearTask(id: string, store: Store | undefined): Promise<void> {
+  return (store ?? getDefaultStore()).clear(id);
+}

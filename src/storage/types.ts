@@ -1,0 +1,54 @@
+/**
+ * The storage interface: where entries live. The core knows only this type; each backend is a
+ * file of its own (memory, filesystem, IndexedDB).
+ * @module
+ */
+
+/**
+ * The small metadata of one cached result, kept apart from its value so that a run can decide
+ * what is fresh without reading or deserializing any value.
+ */
+export interface EntryMeta {
+  /** Layout version of the entry. */
+  readonly format: 1;
+  /** The instance's canonical argument key; guards against file-name collisions. */
+  readonly key: string;
+  /** The task's `version` option when the value was computed. */
+  readonly version: string;
+  /** A unique stamp of this computation; a recomputation gets a new one. */
+  readonly stamp: string;
+  /** The stamps of the inputs this value was computed from, in declaration order. */
+  readonly inputs: readonly string[];
+  /** How the value bytes are encoded: `'zlib'` when the task compresses its output. */
+  readonly encoding: 'raw' | 'zlib';
+  /** Length of the stored value bytes. */
+  readonly size: number;
+  /** When the value was stored (ms since the epoch); informational only, never compared. */
+  readonly created: number;
+}
+
+/** A stored entry: its metadata and value bytes. */
+export interface Entry {
+  readonly meta: EntryMeta;
+  readonly value: Uint8Array;
+}
+
+/**
+ * Where results are kept. `folder` is a task's folder name (`namespace.name`), `key` an
+ * instance's canonical argument key. Implementations must make `write` atomic: a reader sees the
+ * old entry, the new one, or none, never a half-written one.
+ */
+export interface Store {
+  /** Reads an entry's metadata only, or `undefined` when there is none. */
+  readMeta(folder: string, key: string): Promise<EntryMeta | undefined>;
+  /** Reads an entry's value bytes, or `undefined` when there is none. */
+  readValue(folder: string, key: string): Promise<Uint8Array | undefined>;
+  /** Stores an entry, replacing any previous one. */
+  write(folder: string, key: string, entry: Entry): Promise<void>;
+  /** Removes one entry; removing a missing entry is not an error. */
+  delete(folder: string, key: string): Promise<void>;
+  /** Removes every entry of a folder; clearing an empty folder is not an error. */
+  clear(folder: string): Promise<void>;
+  /** Lists the keys stored in a folder. */
+  keys(folder: string): Promise<string[]>;
+}
