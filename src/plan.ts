@@ -1,4 +1,5 @@
 import type { Graph } from './graph.js';
+import type { Instance } from './instance.js';
 import type { EntryMeta, Store } from './storage/types.js';
 
 /** Which results of a graph can be reused. */
@@ -21,15 +22,26 @@ export async function plan(graph: Graph, store: Store, concurrency = 64): Promis
   // Nodes are in dependency order, so each node's inputs are decided before it.
   graph.nodes.forEach((instance, i) => {
     const meta = metas[i];
-    const inputs = graph.dependencies[i] as readonly number[];
-    const isFresh =
-      meta !== undefined &&
-      meta.version === instance.task.version &&
-      meta.inputs.length === inputs.length &&
-      inputs.every((j, position) => fresh[j] !== undefined && fresh[j]?.stamp === meta.inputs[position]);
-    fresh.push(isFresh ? meta : undefined);
+    const inputs = (graph.dependencies[i] as readonly number[]).map((j) => fresh[j]?.stamp);
+    fresh.push(meta && isFresh(meta, instance, inputs) ? meta : undefined);
   });
   return { fresh };
+}
+
+/**
+ * The invalidation rule for one entry: computed under the task's current version, from exactly
+ * the given current stamps of its inputs (`undefined` for an input that is not fresh).
+ */
+export function isFresh(
+  meta: EntryMeta,
+  instance: Instance<unknown>,
+  inputs: readonly (string | undefined)[],
+): boolean {
+  return (
+    meta.version === instance.task.version &&
+    meta.inputs.length === inputs.length &&
+    inputs.every((stamp, position) => stamp !== undefined && stamp === meta.inputs[position])
+  );
 }
 
 /** Maps with at most `limit` calls pending at once, keeping the order of results. */

@@ -6,8 +6,8 @@ export interface RegisteredTask {
   readonly id: string;
   /** Source of the factory and options, to tell a re-evaluated module from a real duplicate. */
   readonly fingerprint: string;
-  /** Makes the instance for these arguments. */
-  instance(args: readonly unknown[]): Instance<unknown>;
+  /** The instance of a canonical argument key, as made by `canonicalKey`. */
+  instance(key: string): Instance<unknown>;
 }
 
 const tasks = new Map<string, RegisteredTask>();

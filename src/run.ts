@@ -54,7 +54,7 @@ export async function run(root: Instance<unknown>, options: RunOptions = {}): Pr
     executor: options.executor ?? sharedInProcess,
     keepGoing: options.keepGoing ?? false,
     signal: options.signal,
-    emit: options.onEvent ?? (() => {}),
+    emit: options.onEvent,
     now,
   });
 }

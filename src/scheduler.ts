@@ -4,8 +4,8 @@ import type { RunEvent } from './events.js';
 import type { Executor } from './executors/types.js';
 import type { Graph } from './graph.js';
 import type { Instance, TaskDefinition } from './instance.js';
-import type { Plan } from './plan.js';
-import type { Store } from './storage/types.js';
+import { isFresh, type Plan } from './plan.js';
+import type { EntryMeta, Store } from './storage/types.js';
 
 /** What one execution of a planned graph needs. */
 export interface ScheduleContext {
@@ -15,7 +15,7 @@ export interface ScheduleContext {
   readonly executor: Executor;
   readonly keepGoing: boolean;
   readonly signal: AbortSignal | undefined;
-  readonly emit: (event: RunEvent) => void;
+  readonly emit: ((event: RunEvent) => void) | undefined;
   readonly now: () => number;
 }
 
@@ -46,6 +46,8 @@ class Scheduler {
   /** Dependents (per edge) that have not yet taken this node's value; at 0 the value is dropped. */
   readonly #uses: Int32Array;
   readonly #stamps: (string | undefined)[];
+  /** The stored entry's metadata of each node whose stored value is to be reused. */
+  readonly #metas: (EntryMeta | undefined)[];
   readonly #values = new Map<number, unknown>();
   readonly #loads = new Map<number, Promise<unknown>>();
   readonly #started: Uint8Array;
@@ -64,6 +66,7 @@ class Scheduler {
     this.#nodes = graph.nodes;
     const n = graph.nodes.length;
     this.#root = n - 1;
+    this.#metas = [...plan.fresh];
     this.#stamps = plan.fresh.map((meta) => meta?.stamp);
     this.#waiting = new Int32Array(n);
     this.#uses = new Int32Array(n);
@@ -72,10 +75,10 @@ class Scheduler {
       this.#settle = { resolve, reject };
     });
     const time = context.now();
-    for (const instance of this.#nodes) context.emit({ type: 'planned', instance, time });
+    if (context.emit) for (const instance of this.#nodes) context.emit({ type: 'planned', instance, time });
     for (let i = 0; i < n; i++) {
       if (this.#stamps[i] !== undefined) {
-        context.emit({ type: 'cached', instance: this.#nodes[i] as Instance<unknown>, time });
+        context.emit?.({ type: 'cached', instance: this.#nodes[i] as Instance<unknown>, time });
         continue;
       }
       for (const j of graph.dependencies[i] as number[]) {
@@ -127,39 +130,60 @@ class Scheduler {
     lane.running++;
     this.#started[i] = 1;
     const began = now();
+    let unlock: (() => Promise<void>) | undefined;
     try {
       const dependencies = this.#context.graph.dependencies[i] as number[];
+      const inputStamps = dependencies.map((j) => this.#stamps[j] as string);
+      if (store.lock) {
+        // Another process or tab may be computing this very entry: wait for it, then reuse its result.
+        unlock = await store.lock(instance.task.id, instance.key);
+        const meta = await store.readMeta(instance.task.id, instance.key);
+        if (meta && isFresh(meta, instance, inputStamps)) {
+          for (const j of dependencies) this.#release(j);
+          this.#metas[i] = meta;
+          emit?.({ type: 'cached', instance, time: now() });
+          this.#completed(i, meta.stamp);
+          return;
+        }
+      }
       let inputs = dependencies.map((j) => (this.#values.has(j) ? this.#values.get(j) : this.#load(j)));
       if (inputs.some((input) => input instanceof Promise)) inputs = await Promise.all(inputs);
       for (const j of dependencies) this.#release(j);
+      // An input that no other dependent still needs may be moved to a worker instead of copied.
+      const released = dependencies.map((j) => !this.#values.has(j) && !this.#loads.has(j));
       const value = await executor.execute(
-        { task: instance.task.id, args: instance.args, inputs },
-        { signal, started: (worker) => emit({ type: 'started', instance, time: now(), worker }) },
+        { task: instance.task.id, key: instance.key, args: instance.args, inputs },
+        { signal, released, started: (worker) => emit?.({ type: 'started', instance, time: now(), worker }) },
       );
       const stamp = `${this.#stampPrefix}${(this.#stampCount++).toString(36)}`;
-      const entry = encodeEntry(
-        instance,
-        value,
-        stamp,
-        dependencies.map((j) => this.#stamps[j] as string),
-      );
+      const entry = encodeEntry(instance, value, stamp, inputStamps);
       await store.write(instance.task.id, instance.key, entry);
-      this.#stamps[i] = stamp;
       if (this.#uses[i]! > 0 || i === this.#root) this.#values.set(i, value);
-      emit({ type: 'finished', instance, time: now(), duration: now() - began });
-      for (const dependent of this.#context.graph.dependents[i] as number[]) {
-        if (--this.#waiting[dependent]! === 0) this.#enqueue(dependent);
-      }
+      emit?.({ type: 'finished', instance, time: now(), duration: now() - began });
+      this.#completed(i, stamp);
     } catch (cause) {
-      const error = new TaskFailedError(instance.task.id, instance.args, instance.label, cause);
-      this.#failures.push(error);
-      emit({ type: 'failed', instance, time: now(), duration: now() - began, error });
-      if (!this.#context.keepGoing) this.#stopping = true;
+      if (cause instanceof AbortError && signal?.aborted) {
+        this.#started[i] = 0; // the executor did not start it before the run was cancelled: skipped
+      } else {
+        const error = new TaskFailedError(instance.task.id, instance.args, instance.label, cause);
+        this.#failures.push(error);
+        emit?.({ type: 'failed', instance, time: now(), duration: now() - began, error });
+        if (!this.#context.keepGoing) this.#stopping = true;
+      }
     } finally {
+      await unlock?.().catch(() => {});
       this.#running--;
       lane.running--;
+      this.#pump();
     }
-    this.#pump();
+  }
+
+  /** Records a node's result as available under `stamp` and releases its dependents. */
+  #completed(i: number, stamp: string): void {
+    this.#stamps[i] = stamp;
+    for (const dependent of this.#context.graph.dependents[i] as number[]) {
+      if (--this.#waiting[dependent]! === 0) this.#enqueue(dependent);
+    }
   }
 
   /** Reads a fresh node's stored value, once however many dependents need it. */
@@ -167,7 +191,7 @@ class Scheduler {
     let load = this.#loads.get(j);
     if (!load) {
       const instance = this.#nodes[j] as Instance<unknown>;
-      const meta = this.#context.plan.fresh[j];
+      const meta = this.#metas[j];
       load = this.#context.store.readValue(instance.task.id, instance.key).then((bytes) => {
         if (!meta || !bytes)
           throw new CheckpointError(`${instance.label}: its cached value disappeared during the run`);
@@ -197,7 +221,7 @@ class Scheduler {
     const time = now();
     for (let i = 0; i < this.#nodes.length; i++) {
       if (this.#stamps[i] === undefined && !this.#started[i]) {
-        emit({ type: 'skipped', instance: this.#nodes[i] as Instance<unknown>, time });
+        emit?.({ type: 'skipped', instance: this.#nodes[i] as Instance<unknown>, time });
       }
     }
     const failures = this.#failures;

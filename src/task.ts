@@ -117,8 +117,7 @@ export function task<A extends readonly unknown[], R>(
     },
   };
   const instances = new Map<string, Instance<Awaited<R>>>();
-  const instance = (...args: A): Instance<Awaited<R>> => {
-    const key = canonicalKey(id, args);
+  const byKey = (key: string): Instance<Awaited<R>> => {
     let made = instances.get(key);
     if (!made) {
       made = new Instance<Awaited<R>>(definition, key);
@@ -126,6 +125,7 @@ export function task<A extends readonly unknown[], R>(
     }
     return made;
   };
+  const instance = (...args: A): Instance<Awaited<R>> => byKey(canonicalKey(id, args));
   const callable = Object.assign(instance, {
     taskName: name,
     id,
@@ -134,7 +134,7 @@ export function task<A extends readonly unknown[], R>(
   register({
     id,
     fingerprint: `${factory.toString()}\n${JSON.stringify(options)}`,
-    instance: (args) => instance(...(args as A)),
+    instance: byKey,
   });
   return callable;
 }

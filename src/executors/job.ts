@@ -14,5 +14,5 @@ export async function runJob(job: Job): Promise<unknown> {
       `Task \`${job.task}\` is not defined here: the module that defines it was not loaded in this thread`,
     );
   }
-  return task.instance(job.args).computation().compute(job.inputs);
+  return task.instance(job.key).computation().compute(job.inputs);
 }

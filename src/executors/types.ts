@@ -9,6 +9,8 @@ import type { Json } from '../json.js';
 export interface Job {
   /** The task's id (`namespace.name`, or `name`), as registered by `task(...)`. */
   readonly task: string;
+  /** The instance's canonical argument key (`instance.key`): finds the instance without re-checking. */
+  readonly key: string;
   /** The instance's arguments (canonical JSON values). */
   readonly args: readonly Json[];
   /** The values of the instances it requires, in declaration order. */
@@ -19,6 +21,11 @@ export interface Job {
 export interface JobContext {
   /** Aborted when the run is cancelled; a job not yet started should then not start. */
   readonly signal?: AbortSignal;
+  /**
+   * For each input, whether the run keeps no other reference to it: an executor may then move
+   * its buffers to another thread instead of copying them. Absent: copy every input.
+   */
+  readonly released?: readonly boolean[];
   /** Call when the job really starts, naming where it runs (a worker's name, say). */
   started?(where: string): void;
 }

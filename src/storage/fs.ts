@@ -1,8 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { CheckpointError } from '../errors.js';
 import { decodeHeader, encodeHeader, headerLength } from './entry-file.js';
+import { lockFile } from './fs-lock.js';
 import type { EntryMeta, Store } from './types.js';
+
+// Task ids (`namespace.name`): no separator, and never `.` or `..`.
+const safeFolder = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
 
 /** Options of {@link fsStore}. */
 export interface FsStoreOptions {
@@ -21,9 +26,16 @@ export interface FsStoreOptions {
 export function fsStore(options: FsStoreOptions = {}): Store {
   const root = resolve(options.dir ?? process.env.CP_CACHE_DIR ?? './.cache', 'checkpoint');
   const made = new Set<string>();
-  const folderPath = (folder: string) => join(root, folder);
-  const entryPath = (folder: string, key: string) =>
-    join(root, folder, `${createHash('sha256').update(key).digest('hex')}.entry`);
+  const folderPath = (folder: string) => {
+    if (!safeFolder.test(folder)) {
+      throw new CheckpointError(
+        `fsStore: expected a folder name of letters, digits, _, - and . (not leading .), got ${JSON.stringify(folder)}`,
+      );
+    }
+    return join(root, folder);
+  };
+  const fileName = (key: string) => `${createHash('sha256').update(key).digest('hex')}.entry`;
+  const entryPath = (folder: string, key: string) => join(folderPath(folder), fileName(key));
 
   async function readHeader(path: string): Promise<{ meta: EntryMeta; size: number; valueStart: number } | undefined> {
     const file = await openIfExists(path);
@@ -62,28 +74,47 @@ export function fsStore(options: FsStoreOptions = {}): Store {
       }
       const header = decodeHeader(bytes);
       if (!header || header.meta.key !== key || bytes.length !== header.valueStart + header.meta.size) return undefined;
-      return bytes.subarray(header.valueStart);
+      // A plain Uint8Array: a Buffer's slice() would be a view, not the copy callers expect.
+      return new Uint8Array(bytes.buffer, bytes.byteOffset + header.valueStart, header.meta.size);
     },
     async write(folder, key, { meta, value }) {
+      const dir = folderPath(folder);
+      const path = entryPath(folder, key);
+      const attempt = async () => {
+        if (!made.has(dir)) {
+          await mkdir(dir, { recursive: true });
+          made.add(dir);
+        }
+        const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+        const file = await open(temporary, 'w');
+        try {
+          await file.writev([encodeHeader(meta), value]);
+        } finally {
+          await file.close();
+        }
+        try {
+          await rename(temporary, path);
+        } catch (error) {
+          await rm(temporary, { force: true });
+          throw error;
+        }
+      };
+      try {
+        await attempt();
+      } catch (error) {
+        // Another store object (or process) may have cleared the folder since we made it.
+        if (!isMissing(error)) throw error;
+        made.delete(dir);
+        await attempt();
+      }
+    },
+    async lock(folder, key) {
       const dir = folderPath(folder);
       if (!made.has(dir)) {
         await mkdir(dir, { recursive: true });
         made.add(dir);
       }
-      const path = entryPath(folder, key);
-      const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-      const file = await open(temporary, 'w');
-      try {
-        await file.writev([encodeHeader(meta), value]);
-      } finally {
-        await file.close();
-      }
-      try {
-        await rename(temporary, path);
-      } catch (error) {
-        await rm(temporary, { force: true });
-        throw error;
-      }
+      return lockFile(`${entryPath(folder, key)}.lock`, { staleMs: 10_000, heartbeatMs: 2_000 });
     },
     async delete(folder, key) {
       await rm(entryPath(folder, key), { force: true });
@@ -104,7 +135,10 @@ export function fsStore(options: FsStoreOptions = {}): Store {
       for (const name of names) {
         if (!name.endsWith('.entry')) continue;
         const header = await readHeader(join(folderPath(folder), name));
-        if (header) keys.push(header.meta.key);
+        // Only whole entries, each in its own file (not a copy under another key's name).
+        if (header && header.size === header.valueStart + header.meta.size && name === fileName(header.meta.key)) {
+          keys.push(header.meta.key);
+        }
       }
       return keys;
     },

@@ -51,4 +51,11 @@ export interface Store {
   clear(folder: string): Promise<void>;
   /** Lists the keys stored in a folder. */
   keys(folder: string): Promise<string[]>;
+  /**
+   * Optional: takes an exclusive lock on one entry, shared by every process or tab using the same
+   * storage, and resolves to the function that releases it. A run holds it while it computes and
+   * stores the entry, so that concurrent runs compute each instance once. A lock whose holder died
+   * must not block forever.
+   */
+  lock?(folder: string, key: string): Promise<() => Promise<void>>;
 }

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { temporaryDir } from './helpers.js';
+
+const execFileAsync = promisify(execFile);
+const script = new URL('./fixtures/concurrent-run.ts', import.meta.url).pathname;
+
+async function sumInProcess(dir: string, from: number, to: number) {
+  const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', script, String(from), String(to)], {
+    env: { ...process.env, CP_CACHE_DIR: dir },
+  });
+  return JSON.parse(stdout) as { value: number; finished: string[] };
+}
+
+const sumOfSquares = (from: number, to: number) => {
+  let sum = 0;
+  for (let i = from; i < to; i++) sum += i * i;
+  return sum;
+};
+
+test('processes running overlapping graphs on one cache compute each instance once between them', async () => {
+  const dir = await temporaryDir();
+  const runs = await Promise.all([sumInProcess(dir, 0, 40), sumInProcess(dir, 20, 60), sumInProcess(dir, 10, 50)]);
+  assert.deepEqual(
+    runs.map((r) => r.value),
+    [sumOfSquares(0, 40), sumOfSquares(20, 60), sumOfSquares(10, 50)],
+  );
+  const leaves = runs.flatMap((r) => r.finished.filter((label) => label.startsWith('conc-leaf(')));
+  assert.equal(leaves.length, 60, `each of the 60 leaves computed exactly once, got ${leaves.length}`);
+  assert.equal(new Set(leaves).size, 60);
+  // And a later run finds everything cached.
+  assert.deepEqual((await sumInProcess(dir, 0, 60)).finished, ['conc-total(0,60)']);
+});
+
+test('a lock left by a dead process does not block the cache', async () => {
+  const dir = await temporaryDir();
+  const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid;
+  const folder = join(dir, 'checkpoint', 'conc-leaf');
+  await mkdir(folder, { recursive: true });
+  const hash = createHash('sha256').update('[3]').digest('hex');
+  await writeFile(join(folder, `${hash}.entry.lock`), JSON.stringify({ pid: dead, host: hostname() }));
+  const result = await sumInProcess(dir, 0, 5);
+  assert.equal(result.value, sumOfSquares(0, 5));
+  assert.ok(result.finished.includes('conc-leaf(3)'));
+});
