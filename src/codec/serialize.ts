@@ -74,6 +74,43 @@ serializer.registerCustom<ArrayBuffer, Placeholder>(
   'ArrayBuffer',
 );
 
+// superjson refuses objects with these keys (a guard against prototype pollution on its side), so
+// such objects are stored as lists of entries and rebuilt with defineProperty, which never
+// touches a prototype.
+const guardedKeys = ['__proto__', 'constructor', 'prototype'];
+// The entries' values are still walked by superjson: typed as JSON only to satisfy its signature.
+type Entries = [string, string][];
+serializer.registerCustom<Record<string, unknown>, Entries>(
+  {
+    isApplicable: (value): value is Record<string, unknown> => hasGuardedKey(value),
+    serialize: (object) => Object.entries(object) as Entries,
+    deserialize: (entries) => {
+      const object: Record<string, unknown> = {};
+      for (const [key, value] of entries) {
+        Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+      }
+      return object;
+    },
+  },
+  'GuardedKeys',
+);
+
+function hasGuardedKey(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return (proto === Object.prototype || proto === null) && guardedKeys.some((key) => Object.hasOwn(value, key));
+}
+
+// superjson stores an invalid Date as null; keep it a Date.
+serializer.registerCustom<Date, null>(
+  {
+    isApplicable: (value): value is Date => value instanceof Date && Number.isNaN(value.getTime()),
+    serialize: () => null,
+    deserialize: () => new Date(Number.NaN),
+  },
+  'InvalidDate',
+);
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -120,30 +157,41 @@ export function deserialize(bytes: Uint8Array): unknown {
 
 /**
  * Finds a value superjson would store lossily or not at all: functions, symbols, class instances
- * it does not know, symbol keys. Returns a message naming its path, or `undefined`.
+ * it does not know, typed array subclasses (Node's `Buffer`), sparse arrays and symbol keys.
+ * Returns a message naming its path, or `undefined`.
  */
 function findUnstorable(value: unknown, path: string, ancestors: Set<object>): string | undefined {
   if (typeof value === 'function') return `${path} is a function, which cannot be stored`;
   if (typeof value === 'symbol') return `${path} is a symbol, which cannot be stored`;
   if (typeof value !== 'object' || value === null) return undefined;
-  if (ancestors.has(value)) return undefined; // superjson restores shared and cyclic references
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return undefined;
+  if (ancestors.has(value)) {
+    // superjson restores shared and cyclic references, but not a cycle through a list of entries.
+    if (!hasGuardedKey(value)) return undefined;
+    return `${path} is a cycle back to an object with a key among ${guardedKeys.join(', ')}, which cannot be stored`;
+  }
+  const custom = serializer.customTransformerRegistry.findApplicable(value) !== undefined;
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
+    // Only the exact built-in classes have a binary transformer; superjson would store a subclass
+    // as a JSON array it then cannot read back.
+    if (custom) return undefined;
+    return `${path} is an instance of ${className(value)}, a subclass of ${baseName(value)}, which cannot be stored: store a plain ${baseName(value)} instead, or register it with serializer.registerCustom`;
+  }
   const proto = Object.getPrototypeOf(value);
+  const plain = proto === Object.prototype || proto === null;
+  const registered = serializer.classRegistry.getIdentifier(value.constructor as never) !== undefined;
   const known =
-    proto === Object.prototype ||
-    proto === null ||
+    plain ||
+    registered ||
+    custom ||
     Array.isArray(value) ||
     value instanceof Map ||
     value instanceof Set ||
     value instanceof Date ||
     value instanceof RegExp ||
     value instanceof Error ||
-    value instanceof URL ||
-    serializer.classRegistry.getIdentifier(value.constructor as never) !== undefined ||
-    serializer.customTransformerRegistry.findApplicable(value) !== undefined;
+    value instanceof URL;
   if (!known) {
-    const name = (value as object).constructor?.name ?? 'an unknown class';
-    return `${path} is an instance of ${name}, which superjson does not know: register it with serializer.registerClass or serializer.registerCustom`;
+    return `${path} is an instance of ${className(value)}, which superjson does not know: register it with serializer.registerClass or serializer.registerCustom`;
   }
   if (Object.getOwnPropertySymbols(value).length > 0) return `${path} has symbol keys, which cannot be stored`;
   ancestors.add(value);
@@ -162,9 +210,17 @@ function findUnstorable(value: unknown, path: string, ancestors: Set<object>): s
         const problem = findUnstorable(item, `${path}.values[${i++}]`, ancestors);
         if (problem) return problem;
       }
-    } else if (proto === Object.prototype || proto === null || Array.isArray(value)) {
+    } else if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        // superjson would bring a hole back as null.
+        if (!(i in value)) return `${path}[${i}] is a hole in a sparse array, which cannot be stored`;
+        const problem = findUnstorable(value[i], `${path}[${i}]`, ancestors);
+        if (problem) return problem;
+      }
+    } else if (plain || registered) {
       for (const [key, item] of Object.entries(value)) {
-        const problem = findUnstorable(item, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`, ancestors);
+        const itemPath = `${path}${/^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`}`;
+        const problem = findUnstorable(item, itemPath, ancestors);
         if (problem) return problem;
       }
     }
@@ -172,6 +228,14 @@ function findUnstorable(value: unknown, path: string, ancestors: Set<object>): s
     ancestors.delete(value);
   }
   return undefined;
+}
+
+function className(value: object): string {
+  return value.constructor?.name || 'an unknown class';
+}
+
+function baseName(value: object): string {
+  return Object.keys(viewTypes).find((name) => value instanceof (viewTypes[name] as ViewConstructor)) ?? 'ArrayBuffer';
 }
 
 function align8(n: number): number {

@@ -34,7 +34,8 @@ export function decodeHeader(bytes: Uint8Array): { meta: EntryMeta; valueStart: 
   const length = new DataView(bytes.buffer, bytes.byteOffset, PREFIX).getUint32(4, true);
   try {
     const meta = JSON.parse(decoder.decode(bytes.subarray(PREFIX, PREFIX + length))) as EntryMeta;
-    return meta?.format === 1 ? { meta, valueStart } : undefined;
+    const whole = meta?.format === 1 && typeof meta.key === 'string' && Number.isInteger(meta.size) && meta.size >= 0;
+    return whole ? { meta, valueStart } : undefined;
   } catch {
     return undefined;
   }

@@ -38,9 +38,11 @@ export function idbStore(options: IdbStoreOptions = {}): Store {
       return value instanceof ArrayBuffer ? new Uint8Array(value) : value;
     },
     write(folder, key, { meta, value }) {
+      // IndexedDB clones a view's whole buffer: store only the bytes of the view.
+      const bytes = value.byteOffset === 0 && value.byteLength === value.buffer.byteLength ? value : value.slice();
       return setMany(
         [
-          [['v', folder, key], value],
+          [['v', folder, key], bytes],
           [['m', folder, key], meta],
         ],
         db(),

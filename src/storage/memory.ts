@@ -2,7 +2,8 @@ import type { Entry, EntryMeta, Store } from './types.js';
 
 /**
  * A store that keeps entries in memory, for tests and as the fallback where no persistent storage
- * is available. Entries last as long as the store object.
+ * is available. Entries last as long as the store object. Values are copied in and out, as a
+ * persistent store would: a caller that changes a typed array it got back never changes the cache.
  */
 export function memoryStore(): Store {
   const folders = new Map<string, Map<string, Entry>>();
@@ -16,13 +17,14 @@ export function memoryStore(): Store {
   };
   return {
     async readMeta(name, key): Promise<EntryMeta | undefined> {
-      return folders.get(name)?.get(key)?.meta;
+      const meta = folders.get(name)?.get(key)?.meta;
+      return meta && structuredClone(meta);
     },
     async readValue(name, key) {
-      return folders.get(name)?.get(key)?.value;
+      return folders.get(name)?.get(key)?.value.slice();
     },
     async write(name, key, entry) {
-      folder(name).set(key, entry);
+      folder(name).set(key, { meta: structuredClone(entry.meta), value: entry.value.slice() });
     },
     async delete(name, key) {
       folders.get(name)?.delete(key);

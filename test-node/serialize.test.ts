@@ -1,0 +1,243 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import {
+  fsStore,
+  memoryStore,
+  type RunEvent,
+  SerializationError,
+  type Store,
+  serializer,
+  TaskFailedError,
+  task,
+} from 'checkpoint-tool';
+import { describeValue, makeValues, Point } from './fixtures/roundtrip-values.js';
+import { temporaryDir } from './helpers.js';
+
+const execute = promisify(execFile);
+const script = new URL('./fixtures/roundtrip-run.ts', import.meta.url).pathname;
+
+interface RoundTrip {
+  computed: number;
+  started: string[];
+  cached: string[];
+  descriptions: Record<string, string>;
+}
+
+/** Runs the round-trip fixture in a fresh Node process on the given cache directory. */
+async function roundTripProcess(dir: string, mode = 'run'): Promise<RoundTrip> {
+  const { stdout } = await execute(process.execPath, ['--import', 'tsx', script, mode], {
+    env: { ...process.env, CP_CACHE_DIR: dir },
+  });
+  return JSON.parse(stdout || '{}') as RoundTrip;
+}
+
+/** Runs an instance and says whether it came from the cache. */
+async function runOnce<T>(instance: { run(options: object): Promise<T> }, store: Store) {
+  const types: RunEvent['type'][] = [];
+  const value = await instance.run({ store, onEvent: (event: RunEvent) => types.push(event.type) });
+  return { value, cached: types.includes('cached') && !types.includes('started') };
+}
+
+describe('values round-trip exactly across a process restart', () => {
+  test('a second process reads every value from the cache and sees the same value', async () => {
+    const dir = await temporaryDir();
+    const values = makeValues();
+    const names = Object.keys(values);
+    const expected: Record<string, string> = {};
+    for (const name of names) {
+      const description = describeValue(values[name]);
+      expected[`roundtrip.value:${name}`] = description;
+      expected[`roundtrip.packed:${name}`] = description;
+    }
+    const labels = names.flatMap((name) => [
+      `roundtrip.value(${JSON.stringify(name)})`,
+      `roundtrip.packed(${JSON.stringify(name)})`,
+    ]);
+
+    const first = await roundTripProcess(dir);
+    assert.equal(first.computed, 2 * names.length);
+    assert.deepEqual(first.started, labels);
+    assert.deepEqual(first.descriptions, expected);
+
+    const second = await roundTripProcess(dir);
+    assert.equal(second.computed, 0, 'nothing recomputed');
+    assert.deepEqual(second.started, []);
+    assert.deepEqual(second.cached, labels);
+    for (const key of Object.keys(expected)) {
+      assert.equal(second.descriptions[key], expected[key], key);
+    }
+
+    // The default store of a process is $CP_CACHE_DIR/checkpoint/<namespace>.<task>/.
+    const folders = await readdir(join(dir, 'checkpoint'));
+    assert.deepEqual(folders.sort(), ['roundtrip.packed', 'roundtrip.value']);
+    assert.equal((await readdir(join(dir, 'checkpoint', 'roundtrip.value'))).length, names.length);
+    await roundTripProcess(dir, 'clear');
+    assert.deepEqual(await readdir(join(dir, 'checkpoint')), ['roundtrip.packed'], 'task.clear() on the default store');
+  });
+});
+
+describe('binary data', () => {
+  test('a 1e6-element Float64Array is stored as its 8 MB of bytes, not as JSON', async () => {
+    const dir = await temporaryDir();
+    const store = fsStore({ dir });
+    const make = () => Float64Array.from({ length: 1e6 }, (_, i) => i * Math.PI);
+    const big = task('big-array', () => () => make());
+    await big().run({ store });
+    const [file] = await readdir(join(dir, 'checkpoint', 'big-array'));
+    const { size } = await stat(join(dir, 'checkpoint', 'big-array', file as string));
+    assert.ok(size >= 8e6 && size < 8e6 + 1024, `entry of ${size} bytes`);
+    const { value, cached } = await runOnce(big(), fsStore({ dir }));
+    assert.ok(cached);
+    assert.ok(value instanceof Float64Array);
+    assert.ok(Buffer.from(value.buffer, value.byteOffset, value.byteLength).equals(Buffer.from(make().buffer)));
+  });
+
+  test('a cached typed array changed by its user does not change the cache (memory store)', async () => {
+    const store = memoryStore();
+    const changed = task('changed-array', () => () => Float64Array.of(1, 2, 3));
+    await changed().run({ store });
+    const first = await runOnce(changed(), store);
+    assert.ok(first.cached);
+    first.value.fill(0);
+    assert.deepEqual([...(await changed().run({ store }))], [1, 2, 3]);
+  });
+});
+
+describe('compression', () => {
+  const big = () => ({
+    text: 'checkpoint '.repeat(50_000),
+    rows: Array.from({ length: 1000 }, (_, i) => ({ id: i % 10, label: 'row', when: new Date(0) })),
+    zeros: new Float64Array(50_000),
+  });
+
+  test('compress: true stores far fewer bytes, and the value comes back equal', async () => {
+    const store = memoryStore();
+    const plain = task('uncompressed', () => () => big());
+    const packed = task('compressed', () => () => big(), { compress: true });
+    const level9 = task('compressed-9', () => () => big(), { compress: 9 });
+    for (const each of [plain, packed, level9]) await each().run({ store });
+    const plainMeta = await store.readMeta(plain.id, plain().key);
+    const packedMeta = await store.readMeta(packed.id, packed().key);
+    const level9Meta = await store.readMeta(level9.id, level9().key);
+    assert.equal(plainMeta?.encoding, 'raw');
+    assert.equal(packedMeta?.encoding, 'zlib');
+    assert.equal(level9Meta?.encoding, 'zlib');
+    assert.ok(plainMeta && packedMeta && level9Meta);
+    assert.ok(packedMeta.size * 20 < plainMeta.size, `${packedMeta.size} compressed vs ${plainMeta.size}`);
+    assert.ok(level9Meta.size * 20 < plainMeta.size);
+    const expected = describeValue(big());
+    for (const each of [plain, packed, level9]) {
+      const { value, cached } = await runOnce(each(), store);
+      assert.ok(cached);
+      assert.equal(describeValue(value), expected);
+    }
+  });
+});
+
+/** A class nobody registered. */
+class Vector {
+  dx = 1;
+}
+
+describe('results that cannot be stored', () => {
+  const cases: [string, () => unknown, string][] = [
+    ['a function', () => ({ list: [1, { callback() {} }] }), 'value.list[1].callback'],
+    ['a function as the whole value', () => () => 1, 'value'],
+    ['a symbol', () => Symbol('s'), 'value'],
+    ['a symbol in a Map', () => new Map([['k', Symbol('s')]]), 'value.get(0)'],
+    ['a symbol key', () => ({ inner: { [Symbol('s')]: 1 } }), 'value.inner'],
+    ['an unregistered class', () => ({ 'odd key': [new Vector()] }), 'value["odd key"][0]'],
+    ['a WeakMap', () => new Set([new WeakMap()]), 'value.values[0]'],
+    ['a Buffer', () => ({ bytes: Buffer.from('hi') }), 'value.bytes'],
+    ['a typed array subclass', () => [new (class Samples extends Float32Array {})(2)], 'value[0]'],
+    ['a hole in an array', () => ({ sparse: new Array(3).fill(1, 0, 1).fill(3, 2) }), 'value.sparse[1]'],
+    ['a function in a registered class', () => Object.assign(new Point(1, 2), { f: () => 0 }), 'value.f'],
+  ];
+  for (const [kind, make, path] of cases) {
+    test(`${kind}: the run fails naming ${path}, and nothing is written`, async () => {
+      const memory = memoryStore();
+      const dir = await temporaryDir();
+      let computed = 0;
+      const unstorable = task(`unstorable-${kind.replaceAll(' ', '-')}`, () => () => {
+        computed++;
+        return make();
+      });
+      for (const store of [memory, fsStore({ dir }), memory]) {
+        await assert.rejects(unstorable().run({ store }), (error: unknown) => {
+          assert.ok(error instanceof TaskFailedError, String(error));
+          assert.equal(error.task, unstorable.id);
+          assert.ok(error.cause instanceof SerializationError, String(error.cause));
+          assert.ok(error.cause.message.startsWith(`${path} `), error.cause.message);
+          return true;
+        });
+      }
+      assert.equal(computed, 3, 'recomputed each time: nothing was cached');
+      assert.deepEqual(await memory.keys(unstorable.id), []);
+      const files = await readdir(dir, { recursive: true, withFileTypes: true });
+      assert.deepEqual(
+        files.filter((file) => !file.isDirectory()).map((file) => file.name),
+        [],
+        'no file on disk: no entry, no temporary file, no lock left',
+      );
+    });
+  }
+
+  test('a cycle back to an object with a `constructor` key fails instead of coming back as null', async () => {
+    const looped = task('looped', () => () => {
+      const value: Record<string, unknown> = { constructor: 'c' };
+      value.self = value;
+      return value;
+    });
+    await assert.rejects(looped().run({ store: memoryStore() }), (error: TaskFailedError) => {
+      assert.ok(error.cause instanceof SerializationError);
+      return error.cause.message.startsWith('value.self ');
+    });
+  });
+
+  test('an instance of a class works once registered, and comes back as that class', async () => {
+    class Money {
+      amount: bigint;
+      currency: string;
+      constructor(amount: bigint, currency: string) {
+        this.amount = amount;
+        this.currency = currency;
+      }
+      toString() {
+        return `${this.amount} ${this.currency}`;
+      }
+    }
+    const store = memoryStore();
+    const price = task('price', () => () => ({ total: new Money(12n, 'EUR') }));
+    await assert.rejects(price().run({ store }), (error: TaskFailedError) => error.cause instanceof SerializationError);
+    serializer.registerClass(Money, { identifier: 'Money' });
+    assert.equal(String((await price().run({ store })).total), '12 EUR');
+    const { value, cached } = await runOnce(price(), store);
+    assert.ok(cached);
+    assert.ok(value.total instanceof Money);
+    assert.equal(value.total.toString(), '12 EUR');
+  });
+
+  test('objects with __proto__, constructor or prototype keys are stored, without polluting anything', async () => {
+    const store = memoryStore();
+    const json = '{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":2}},"when":"x"}';
+    const keyed = task('guarded-keys', () => () => {
+      const value = JSON.parse(json);
+      value.when = new Date(5);
+      return { value, shared: [value, value] };
+    });
+    await keyed().run({ store });
+    const { value, cached } = await runOnce(keyed(), store);
+    assert.ok(cached);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    assert.equal(Object.getPrototypeOf(value.value), Object.prototype);
+    assert.deepEqual(Object.keys(value.value), ['__proto__', 'constructor', 'when']);
+    assert.deepEqual(Object.getOwnPropertyDescriptor(value.value, '__proto__')?.value, { polluted: 1 });
+    assert.deepEqual(value.value.when, new Date(5));
+    assert.equal(value.shared[0], value.value);
+    assert.equal(value.shared[1], value.value);
+  });
+});

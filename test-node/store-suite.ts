@@ -1,0 +1,317 @@
+/**
+ * The conformance suite every store passes, in the manner of unstorage's `testDriver`. The cases
+ * are platform-neutral (no Node.js import), so that a browser test can run the same `storeCases`
+ * inside a page on real IndexedDB; `testStore` registers them with a `describe`/`test` pair such
+ * as `node:test`'s.
+ * @module
+ */
+import type { Entry, EntryMeta, Store } from 'checkpoint-tool';
+
+/**
+ * Opens the store under test. Each call of a {@link MakeStore} gives a fresh, empty location; each
+ * call of the `OpenStore` it returns gives a store object over that same location (a second
+ * process or tab, as it were).
+ */
+export type OpenStore = () => Store;
+
+/** Makes a fresh, empty store location for one case. */
+export type MakeStore = () => OpenStore | Promise<OpenStore>;
+
+/** One case of the suite. */
+export interface StoreCase {
+  readonly name: string;
+  run(open: OpenStore): Promise<void>;
+}
+
+/** Keys that must work like any other: path syntax, unicode, very long, prototype names. */
+export const oddKeys: readonly string[] = [
+  '',
+  'a/b',
+  '../../escape',
+  '..',
+  '.',
+  '/',
+  'a\\b',
+  'C:\\x',
+  'nul\u0000byte',
+  'ünïcødé ✓ 🧪 \ud800',
+  'x'.repeat(10_000),
+  '__proto__',
+  'constructor',
+  'hasOwnProperty',
+  'CON',
+  'a.entry',
+  'b.tmp',
+  '[{"json":"key"},1]',
+];
+
+/** An entry whose metadata says what it holds, with `bytes` as value. */
+export function entryOf(key: string, bytes: Uint8Array, extra: Partial<EntryMeta> = {}): Entry {
+  const meta: EntryMeta = {
+    format: 1,
+    key,
+    version: '',
+    stamp: `stamp-${key.length}-${bytes.length}`,
+    inputs: [],
+    encoding: 'raw',
+    size: bytes.length,
+    created: 1_700_000_000_000,
+    ...extra,
+  };
+  return { meta, value: bytes };
+}
+
+/** Distinct bytes for a label, of a given length. */
+export function bytesOf(label: string, length = 16 + (label.length % 40)): Uint8Array {
+  const bytes = new Uint8Array(length);
+  let h = 2166136261;
+  for (const char of label) h = Math.imul(h ^ (char.codePointAt(0) ?? 0), 16777619);
+  for (let i = 0; i < length; i++) {
+    h = Math.imul(h ^ i, 16777619);
+    bytes[i] = h >>> 24;
+  }
+  return bytes;
+}
+
+/** Throws unless `actual` and `expected` are deeply equal (plain objects, arrays, byte arrays). */
+export function expectEqual(actual: unknown, expected: unknown, what: string): void {
+  const difference = differ(actual, expected, what);
+  if (difference) throw new Error(difference);
+}
+
+function differ(actual: unknown, expected: unknown, path: string): string | undefined {
+  if (Object.is(actual, expected)) return undefined;
+  const mismatch = `${path}: expected ${show(expected)}, got ${show(actual)}`;
+  if (typeof actual !== 'object' || typeof expected !== 'object' || actual === null || expected === null) {
+    return mismatch;
+  }
+  if (expected instanceof Uint8Array) {
+    if (!(actual instanceof Uint8Array) || actual.length !== expected.length) return mismatch;
+    const at = expected.findIndex((byte, i) => actual[i] !== byte);
+    return at === -1 ? undefined : `${path}: bytes differ at ${at} of ${expected.length}`;
+  }
+  if (Array.isArray(expected) !== Array.isArray(actual)) return mismatch;
+  const keys = Object.keys(expected);
+  if (keys.length !== Object.keys(actual).length) return mismatch;
+  for (const key of keys) {
+    const difference = differ(
+      (actual as Record<string, unknown>)[key],
+      (expected as Record<string, unknown>)[key],
+      `${path}.${key}`,
+    );
+    if (difference) return difference;
+  }
+  return undefined;
+}
+
+function show(value: unknown): string {
+  if (value instanceof Uint8Array) return `Uint8Array(${value.length})`;
+  const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return text && text.length > 200 ? `${text.slice(0, 200)}...` : String(text);
+}
+
+async function expectEntry(store: Store, folder: string, entry: Entry, what: string): Promise<void> {
+  expectEqual(await store.readMeta(folder, entry.meta.key), entry.meta, `${what}: readMeta`);
+  const value = await store.readValue(folder, entry.meta.key);
+  expectEqual(value, entry.value, `${what}: readValue`);
+  // Not a subclass such as Node's Buffer, whose slice() is a view rather than a copy.
+  expectEqual(value && Object.getPrototypeOf(value) === Uint8Array.prototype, true, `${what}: a plain Uint8Array`);
+}
+
+async function expectNone(store: Store, folder: string, key: string, what: string): Promise<void> {
+  expectEqual(await store.readMeta(folder, key), undefined, `${what}: readMeta`);
+  expectEqual(await store.readValue(folder, key), undefined, `${what}: readValue`);
+}
+
+async function expectKeys(store: Store, folder: string, keys: readonly string[], what: string): Promise<void> {
+  const listed = await store.keys(folder);
+  expectEqual([...listed].sort(), [...keys].sort(), `${what}: keys(${JSON.stringify(folder)})`);
+}
+
+/** The cases, in order. Each gets a fresh, empty location. */
+export const storeCases: readonly StoreCase[] = [
+  {
+    name: 'an empty store has no entries, and deleting or clearing what is missing is fine',
+    async run(open) {
+      const store = open();
+      await expectNone(store, 'task', '[1]', 'missing entry');
+      await expectKeys(store, 'task', [], 'missing folder');
+      await store.delete('task', '[1]');
+      await store.clear('task');
+      await expectKeys(store, 'task', [], 'after deleting and clearing nothing');
+    },
+  },
+  {
+    name: 'write then read gives back the metadata and the exact bytes, and keys lists it',
+    async run(open) {
+      const store = open();
+      const everyByte = Uint8Array.from({ length: 512 }, (_, i) => i % 256);
+      const entries = [
+        entryOf('[1]', everyByte, { encoding: 'zlib', inputs: ['s1', 's2'], version: 'v2', stamp: 'abc' }),
+        entryOf('[2]', new Uint8Array(0)),
+        entryOf('[3]', bytesOf('large', 1 << 20)),
+      ];
+      for (const entry of entries) await store.write('task', entry.meta.key, entry);
+      for (const entry of entries) await expectEntry(store, 'task', entry, entry.meta.key);
+      await expectKeys(store, 'task', ['[1]', '[2]', '[3]'], 'after three writes');
+    },
+  },
+  {
+    name: 'a second store object over the same location sees the same entries',
+    async run(open) {
+      const entry = entryOf('[1]', bytesOf('shared'));
+      await open().write('task', '[1]', entry);
+      await expectEntry(open(), 'task', entry, 'through another store object');
+      await expectKeys(open(), 'task', ['[1]'], 'through another store object');
+    },
+  },
+  {
+    name: 'overwriting replaces metadata and value, also with a shorter value',
+    async run(open) {
+      const store = open();
+      await store.write('task', '[1]', entryOf('[1]', bytesOf('long', 4096), { stamp: 'first' }));
+      const second = entryOf('[1]', bytesOf('short', 3), { stamp: 'second', version: '2' });
+      await store.write('task', '[1]', second);
+      await expectEntry(store, 'task', second, 'after overwrite');
+      await expectKeys(store, 'task', ['[1]'], 'after overwrite');
+    },
+  },
+  {
+    name: 'delete removes one entry only, and deleting it again is fine',
+    async run(open) {
+      const store = open();
+      const kept = entryOf('[2]', bytesOf('kept'));
+      await store.write('task', '[1]', entryOf('[1]', bytesOf('gone')));
+      await store.write('task', '[2]', kept);
+      await store.delete('task', '[1]');
+      await store.delete('task', '[1]');
+      await expectNone(store, 'task', '[1]', 'deleted entry');
+      await expectEntry(store, 'task', kept, 'the other entry');
+      await expectKeys(store, 'task', ['[2]'], 'after delete');
+    },
+  },
+  {
+    name: 'clear empties one folder only; the folder can be written again',
+    async run(open) {
+      const store = open();
+      const other = entryOf('[1]', bytesOf('other folder'));
+      await store.write('task', '[1]', entryOf('[1]', bytesOf('a')));
+      await store.write('task', '[2]', entryOf('[2]', bytesOf('b')));
+      await store.write('ns.task', '[1]', other);
+      await store.clear('task');
+      await expectKeys(store, 'task', [], 'cleared folder');
+      await expectNone(store, 'task', '[1]', 'cleared entry');
+      await expectEntry(store, 'ns.task', other, 'the other folder');
+      await store.clear('task');
+      const again = entryOf('[3]', bytesOf('again'));
+      await store.write('task', '[3]', again);
+      await expectEntry(store, 'task', again, 'written after clear');
+    },
+  },
+  {
+    name: 'a folder cleared through another store object can still be written through the first',
+    async run(open) {
+      const first = open();
+      await first.write('task', '[1]', entryOf('[1]', bytesOf('before')));
+      await open().clear('task');
+      const after = entryOf('[2]', bytesOf('after'));
+      await first.write('task', '[2]', after);
+      await expectEntry(open(), 'task', after, 'written after a clear elsewhere');
+      await expectKeys(first, 'task', ['[2]'], 'after a clear elsewhere');
+    },
+  },
+  {
+    name: 'folders are independent, including folders whose names are prefixes of others',
+    async run(open) {
+      const store = open();
+      const folders = ['a', 'a.b', 'ab', 'a-b', 'b'];
+      for (const folder of folders) await store.write(folder, '[1]', entryOf('[1]', bytesOf(folder)));
+      await store.write('a', '[2]', entryOf('[2]', bytesOf('a2')));
+      for (const folder of folders) {
+        await expectEntry(store, folder, entryOf('[1]', bytesOf(folder)), `folder ${folder}`);
+        await expectKeys(store, folder, folder === 'a' ? ['[1]', '[2]'] : ['[1]'], `folder ${folder}`);
+      }
+      await store.delete('a', '[1]');
+      await expectEntry(store, 'a.b', entryOf('[1]', bytesOf('a.b')), 'a sibling after delete');
+      await store.clear('a');
+      for (const folder of folders.slice(1)) {
+        await expectEntry(store, folder, entryOf('[1]', bytesOf(folder)), `folder ${folder} after clearing a`);
+      }
+    },
+  },
+  {
+    name: 'keys with slashes, dots, unicode, NUL, 10,000 characters or prototype names are ordinary keys',
+    async run(open) {
+      const store = open();
+      for (const key of oddKeys) await store.write('task', key, entryOf(key, bytesOf(key)));
+      for (const key of oddKeys) await expectEntry(store, 'task', entryOf(key, bytesOf(key)), `key ${show(key)}`);
+      await expectKeys(store, 'task', oddKeys, 'odd keys');
+      await expectKeys(store, 'escape', [], 'a folder named in a key');
+      for (const key of oddKeys.slice(0, 9)) await store.delete('task', key);
+      await expectKeys(store, 'task', oddKeys.slice(9), 'after deleting some odd keys');
+    },
+  },
+  {
+    name: 'stored bytes are a copy: changing what was written or read does not change the entry',
+    async run(open) {
+      const store = open();
+      const written = bytesOf('original');
+      const expected = written.slice();
+      // A view into a larger buffer, as a value that was sliced out of something else.
+      const backing = new Uint8Array(written.length + 16);
+      backing.set(written, 8);
+      const view = backing.subarray(8, 8 + written.length);
+      await store.write('task', '[1]', entryOf('[1]', view));
+      view.fill(0);
+      const read = await store.readValue('task', '[1]');
+      expectEqual(read, expected, 'after changing the written bytes');
+      read?.fill(1);
+      expectEqual(await store.readValue('task', '[1]'), expected, 'after changing the read bytes');
+      const meta = await store.readMeta('task', '[1]');
+      (meta?.inputs as string[] | undefined)?.push('x');
+      expectEqual((await store.readMeta('task', '[1]'))?.inputs, [], 'after changing the read metadata');
+    },
+  },
+  {
+    name: 'concurrent writes of different keys all land; of one key, one whole entry wins',
+    async run(open) {
+      const store = open();
+      const keys = Array.from({ length: 40 }, (_, i) => `[${i}]`);
+      await Promise.all(keys.map((key) => store.write('task', key, entryOf(key, bytesOf(key)))));
+      await expectKeys(store, 'task', keys, 'after concurrent writes');
+      const rivals = Array.from({ length: 10 }, (_, i) => entryOf('[0]', bytesOf(`rival ${i}`, 1000 + i)));
+      await Promise.all(rivals.map((entry) => store.write('task', '[0]', entry)));
+      const meta = await store.readMeta('task', '[0]');
+      const winner = rivals.find((entry) => entry.meta.size === meta?.size);
+      if (!winner) throw new Error(`no rival has the size ${meta?.size}`);
+      await expectEntry(store, 'task', winner, 'the winning write');
+    },
+  },
+];
+
+/** Registers every case as a test, each on a fresh location, under `describe(name)`. */
+export function testStore(
+  name: string,
+  makeStore: MakeStore,
+  runner: { describe(name: string, fn: () => void): unknown; test(name: string, fn: () => Promise<void>): unknown },
+): void {
+  runner.describe(`store conformance: ${name}`, () => {
+    for (const storeCase of storeCases) {
+      runner.test(storeCase.name, async () => storeCase.run(await makeStore()));
+    }
+  });
+}
+
+/** Runs every case, for a page that has no test runner; resolves to the failures by case name. */
+export async function runStoreCases(makeStore: MakeStore): Promise<{ name: string; error?: string }[]> {
+  const results: { name: string; error?: string }[] = [];
+  for (const storeCase of storeCases) {
+    try {
+      await storeCase.run(await makeStore());
+      results.push({ name: storeCase.name });
+    } catch (error) {
+      results.push({ name: storeCase.name, error: String(error) });
+    }
+  }
+  return results;
+}

@@ -1,0 +1,186 @@
+import 'fake-indexeddb/auto';
+import assert from 'node:assert/strict';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, join, relative, sep } from 'node:path';
+import { describe, test } from 'node:test';
+import { fsStore, memoryStore, type Store, task } from 'checkpoint-tool';
+// The browser entry also sets its default store; every test here passes its store explicitly.
+import { idbStore } from 'checkpoint-tool/browser';
+import { temporaryDir } from './helpers.js';
+import { bytesOf, entryOf, oddKeys, testStore } from './store-suite.js';
+
+testStore(
+  'memoryStore',
+  () => {
+    const store = memoryStore();
+    return () => store;
+  },
+  { describe, test },
+);
+
+testStore(
+  'fsStore',
+  async () => {
+    const dir = await temporaryDir();
+    return () => fsStore({ dir });
+  },
+  { describe, test },
+);
+
+let databases = 0;
+testStore(
+  'idbStore on fake-indexeddb',
+  () => {
+    const dbName = `conformance-${databases++}`;
+    return () => idbStore({ dbName });
+  },
+  { describe, test },
+);
+
+/** Every file and folder under `root`, as paths relative to it with `/` separators, sorted. */
+async function tree(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true });
+  return entries.map((path) => path.split(sep).join('/')).sort();
+}
+
+/** The path of the only entry file of `folder`. */
+async function onlyFile(dir: string, folder: string): Promise<string> {
+  const names = await readdir(join(dir, 'checkpoint', folder));
+  assert.equal(names.length, 1, `one file in ${folder}: ${names}`);
+  return join(dir, 'checkpoint', folder, names[0] as string);
+}
+
+describe('fsStore on disk', () => {
+  test('odd keys never make a file outside <dir>/checkpoint/<folder>/, nor a subfolder', async () => {
+    const dir = await temporaryDir();
+    const store = fsStore({ dir });
+    for (const key of oddKeys) await store.write('ns.task', key, entryOf(key, bytesOf(key)));
+    const paths = await tree(dir);
+    const files = paths.filter((path) => path.startsWith('checkpoint/ns.task/'));
+    assert.deepEqual(paths, ['checkpoint', 'checkpoint/ns.task', ...files]);
+    assert.equal(files.length, oddKeys.length);
+    for (const file of files) {
+      assert.match(file, /^checkpoint\/ns\.task\/[0-9a-f]{64}\.entry$/);
+      assert.ok((await stat(join(dir, file))).isFile());
+    }
+  });
+
+  test('folder names that could leave the cache root are refused', async () => {
+    const dir = await temporaryDir();
+    const store = fsStore({ dir: join(dir, 'inner') });
+    for (const folder of ['..', '.', '../x', 'a/b', 'a\\b', '', '.hidden']) {
+      await assert.rejects(store.write(folder, '[1]', entryOf('[1]', bytesOf('x'))), /fsStore: expected a folder/);
+      await assert.rejects(store.keys(folder), /fsStore: expected a folder/);
+      await assert.rejects(store.clear(folder), /fsStore: expected a folder/);
+    }
+    assert.deepEqual(await readdir(dir), []);
+  });
+
+  test('writes leave no temporary file, even concurrent writes of one key or a failed write', async () => {
+    const dir = await temporaryDir();
+    const store = fsStore({ dir });
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => store.write('task', `[${i % 3}]`, entryOf(`[${i % 3}]`, bytesOf(`${i}`)))),
+    );
+    assert.deepEqual((await store.keys('task')).sort(), ['[0]', '[1]', '[2]']);
+    // A folder in the entry's place makes the rename fail after the temporary file is written.
+    const blocked = join(dir, 'checkpoint', 'blocked');
+    await store.write('blocked', '[1]', entryOf('[1]', bytesOf('first')));
+    const path = await onlyFile(dir, 'blocked');
+    await rm(path);
+    await mkdir(join(path, 'in-the-way'), { recursive: true });
+    await assert.rejects(store.write('blocked', '[1]', entryOf('[1]', bytesOf('second'))));
+    const names = (await tree(dir)).filter((name) => name.endsWith('.tmp'));
+    assert.deepEqual(names, []);
+    assert.deepEqual(await readdir(blocked), [basename(path)]);
+  });
+
+  test('a leftover temporary file, a truncated, padded, foreign or misplaced file is not an entry', async () => {
+    const dir = await temporaryDir();
+    const store = fsStore({ dir });
+    const good = entryOf('[1]', bytesOf('good', 100));
+    await store.write('task', '[1]', good);
+    const goodPath = await onlyFile(dir, 'task');
+    const goodBytes = await readFile(goodPath);
+
+    // Each damaged file in a folder of its own, under the name the store gives key [1].
+    const damaged: Record<string, Uint8Array> = {
+      truncatedValue: goodBytes.subarray(0, goodBytes.length - 1),
+      truncatedHeader: goodBytes.subarray(0, 20),
+      truncatedPrefix: goodBytes.subarray(0, 5),
+      empty: new Uint8Array(0),
+      padded: Buffer.concat([goodBytes, Buffer.from([0])]),
+      foreign: new TextEncoder().encode('{"format":1,"key":"[1]"}'),
+      badMeta: Buffer.concat([goodBytes.subarray(0, 8), Buffer.from('{"format":1,"key":7}'.padEnd(100))]),
+    };
+    const name = basename(goodPath);
+    for (const [folder, bytes] of Object.entries(damaged)) {
+      await mkdir(join(dir, 'checkpoint', folder));
+      await writeFile(join(dir, 'checkpoint', folder, name), bytes);
+      assert.equal(await store.readMeta(folder, '[1]'), undefined, folder);
+      assert.equal(await store.readValue(folder, '[1]'), undefined, folder);
+      assert.deepEqual(await store.keys(folder), [], folder);
+    }
+
+    // A whole entry left as a temporary file, or copied under another key's file name.
+    const other = entryOf('[2]', bytesOf('other'));
+    await store.write('copies', '[2]', other);
+    const otherPath = await onlyFile(dir, 'copies');
+    await writeFile(`${otherPath}.0123456789ab.tmp`, await readFile(otherPath));
+    await writeFile(join(dir, 'checkpoint', 'copies', name), await readFile(otherPath));
+    await store.delete('copies', '[2]');
+    assert.equal(await store.readMeta('copies', '[2]'), undefined);
+    assert.equal(await store.readMeta('copies', '[1]'), undefined, 'another key in this key’s file');
+    assert.deepEqual(await store.keys('copies'), []);
+
+    // The good entry is untouched, and a damaged one is replaced by the next write.
+    assert.deepEqual(await store.readMeta('task', '[1]'), good.meta);
+    await store.write('truncatedValue', '[1]', good);
+    assert.deepEqual(await store.readValue('truncatedValue', '[1]'), good.value);
+    assert.deepEqual(await store.keys('truncatedValue'), ['[1]']);
+  });
+
+  test('entries live in <CP_CACHE_DIR or dir>/checkpoint/<namespace>.<task>/, and task.clear() removes the folder', async () => {
+    const envDir = await temporaryDir();
+    const optionDir = await temporaryDir();
+    const computed: number[] = [];
+    const layout = task(
+      'layout',
+      (n: number) => () => {
+        computed.push(n);
+        return n * 2;
+      },
+      { namespace: 'ns' },
+    );
+    const saved = process.env.CP_CACHE_DIR;
+    process.env.CP_CACHE_DIR = envDir;
+    let fromEnv: Store;
+    try {
+      fromEnv = fsStore();
+    } finally {
+      if (saved === undefined) delete process.env.CP_CACHE_DIR;
+      else process.env.CP_CACHE_DIR = saved;
+    }
+    const fromOption = fsStore({ dir: optionDir });
+    assert.equal(await layout(1).run({ store: fromEnv }), 2);
+    assert.equal(await layout(2).run({ store: fromEnv }), 4);
+    assert.equal(await layout(1).run({ store: fromOption }), 2);
+    assert.deepEqual(computed, [1, 2, 1]);
+
+    const envTree = await tree(envDir);
+    assert.deepEqual(envTree.slice(0, 2), ['checkpoint', 'checkpoint/ns.layout']);
+    assert.equal(envTree.length, 4);
+    assert.deepEqual(await readdir(join(optionDir, 'checkpoint')), ['ns.layout']);
+
+    assert.equal(await layout(2).run({ store: fsStore({ dir: envDir }) }), 4);
+    assert.deepEqual(computed, [1, 2, 1], 'read back through a new store object on the same directory');
+
+    await layout.clear({ store: fromEnv });
+    assert.deepEqual(await readdir(join(envDir, 'checkpoint')), []);
+    assert.deepEqual(await readdir(join(optionDir, 'checkpoint')), ['ns.layout'], 'the other cache is untouched');
+    await layout.clear({ store: fromEnv });
+    assert.equal(await layout(2).run({ store: fromEnv }), 4);
+    assert.deepEqual(computed, [1, 2, 1, 2], 'recomputed after clear');
+    assert.equal(relative(envDir, await onlyFile(envDir, 'ns.layout')).split(sep)[0], 'checkpoint');
+  });
+});
