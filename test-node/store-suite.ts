@@ -287,6 +287,33 @@ export const storeCases: readonly StoreCase[] = [
       await expectEntry(store, 'task', winner, 'the winning write');
     },
   },
+  {
+    name: 'lock (where the store has one) excludes per key, across store objects, and leaves no entry',
+    async run(open) {
+      const first = open();
+      const second = open();
+      if (!first.lock || !second.lock) return;
+      const entry = entryOf('[1]', bytesOf('locked'));
+      await first.write('task', '[1]', entry);
+      const release = await first.lock('task', '[1]');
+      let taken = false;
+      const waiting = second.lock('task', '[1]').then((releaseSecond) => {
+        taken = true;
+        return releaseSecond;
+      });
+      // Other keys and folders lock independently, and the store works while the lock is held.
+      await (await second.lock('task', '[2]'))();
+      await (await second.lock('other', '[1]'))();
+      await expectEntry(second, 'task', entry, 'while locked');
+      expectEqual(taken, false, 'the second lock of a held key was granted');
+      await release();
+      await (await waiting)();
+      expectEqual(taken, true, 'the second lock after release');
+      await expectKeys(first, 'task', ['[1]'], 'after locking');
+      await expectKeys(first, 'other', [], 'a folder only locked');
+      await expectEntry(first, 'task', entry, 'after locking');
+    },
+  },
 ];
 
 /** Registers every case as a test, each on a fresh location, under `describe(name)`. */
