@@ -150,10 +150,12 @@ export const storeCases: readonly StoreCase[] = [
         entryOf('[1]', everyByte, { encoding: 'zlib', inputs: ['s1', 's2'], version: 'v2', stamp: 'abc' }),
         entryOf('[2]', new Uint8Array(0)),
         entryOf('[3]', bytesOf('large', 1 << 20)),
+        // Metadata far larger than a first read of the header would take in.
+        entryOf('[4]', bytesOf('many inputs'), { inputs: Array.from({ length: 5000 }, (_, i) => `input-${i}`) }),
       ];
       for (const entry of entries) await store.write('task', entry.meta.key, entry);
       for (const entry of entries) await expectEntry(store, 'task', entry, entry.meta.key);
-      await expectKeys(store, 'task', ['[1]', '[2]', '[3]'], 'after three writes');
+      await expectKeys(store, 'task', ['[1]', '[2]', '[3]', '[4]'], 'after four writes');
     },
   },
   {

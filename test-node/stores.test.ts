@@ -111,6 +111,11 @@ describe('fsStore on disk', () => {
       empty: new Uint8Array(0),
       padded: Buffer.concat([goodBytes, Buffer.from([0])]),
       foreign: new TextEncoder().encode('{"format":1,"key":"[1]"}'),
+      hugeLength: Buffer.concat([
+        goodBytes.subarray(0, 4),
+        Buffer.from([0xf0, 0xff, 0xff, 0xff]),
+        goodBytes.subarray(8),
+      ]),
       badMeta: Buffer.concat([goodBytes.subarray(0, 8), Buffer.from('{"format":1,"key":7}'.padEnd(100))]),
     };
     const name = basename(goodPath);

@@ -239,5 +239,5 @@ function baseName(value: object): string {
 }
 
 function align8(n: number): number {
-  return (n + 7) & ~7;
+  return Math.ceil(n / 8) * 8; // not `(n + 7) & ~7`, which wraps past 2 GB
 }

@@ -42,5 +42,5 @@ export function decodeHeader(bytes: Uint8Array): { meta: EntryMeta; valueStart: 
 }
 
 function align8(n: number): number {
-  return (n + 7) & ~7;
+  return Math.ceil(n / 8) * 8; // not `(n + 7) & ~7`, which wraps past 2 GB
 }

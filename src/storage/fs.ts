@@ -44,14 +44,16 @@ export function fsStore(options: FsStoreOptions = {}): Store {
       const first = Buffer.allocUnsafe(4096);
       const { bytesRead } = await file.read(first, 0, first.length, 0);
       let bytes = first.subarray(0, bytesRead);
+      const { size } = await file.stat();
       const needed = headerLength(bytes);
+      // A damaged length field must not make us allocate up to 4 GB: the header fits in the file.
+      if (needed !== undefined && needed > size) return undefined;
       if (needed !== undefined && needed > bytes.length) {
         bytes = Buffer.allocUnsafe(needed);
-        await file.read(bytes, 0, needed, 0);
+        bytes = bytes.subarray(0, (await file.read(bytes, 0, needed, 0)).bytesRead);
       }
       const header = decodeHeader(bytes);
       if (!header) return undefined;
-      const { size } = await file.stat();
       return { ...header, size };
     } finally {
       await file.close();
