@@ -138,6 +138,13 @@ describe('compression', () => {
   });
 });
 
+/** Objects nested `depth` deep. */
+function nest(depth: number): unknown {
+  let value: unknown = 0;
+  for (let i = 0; i < depth; i++) value = { inner: value };
+  return value;
+}
+
 /** A class nobody registered. */
 class Vector {
   dx = 1;
@@ -155,6 +162,16 @@ describe('results that cannot be stored', () => {
     ['a Buffer', () => ({ bytes: Buffer.from('hi') }), 'value.bytes'],
     ['a typed array subclass', () => [new (class Samples extends Float32Array {})(2)], 'value[0]'],
     ['a hole in an array', () => ({ sparse: new Array(3).fill(1, 0, 1).fill(3, 2) }), 'value.sparse[1]'],
+    ['nesting deeper than the stack', () => nest(20_000), 'value'],
+    [
+      'a throwing getter',
+      () => ({
+        get broken() {
+          throw new Error('no');
+        },
+      }),
+      'value',
+    ],
     ['a function in a registered class', () => Object.assign(new Point(1, 2), { f: () => 0 }), 'value.f'],
   ];
   for (const [kind, make, path] of cases) {

@@ -1,5 +1,5 @@
 import SuperJSON from 'superjson';
-import { SerializationError } from '../errors.js';
+import { describe, SerializationError } from '../errors.js';
 
 /**
  * The superjson instance that stores task results. Register your own classes on it (not on the
@@ -119,15 +119,19 @@ const decoder = new TextDecoder();
  * binary sections. Throws {@link SerializationError} for anything that would not come back equal.
  */
 export function serialize(value: unknown): Uint8Array {
-  const problem = findUnstorable(value, 'value', new Set());
-  if (problem) throw new SerializationError(problem);
   sections = { views: [], length: 0 };
   let json: Uint8Array;
   let views: ArrayBufferView[];
   let binaryLength: number;
   try {
+    const problem = findUnstorable(value, 'value', new Set());
+    if (problem) throw new SerializationError(problem);
     json = encoder.encode(JSON.stringify(serializer.serialize(value)));
     ({ views, length: binaryLength } = sections);
+  } catch (error) {
+    // Whatever else fails (nesting deeper than the stack, a throwing getter) is still about storing.
+    if (error instanceof SerializationError) throw error;
+    throw new SerializationError(`value could not be stored: ${describe(error)}`, { cause: error });
   } finally {
     sections = undefined;
   }
