@@ -15,6 +15,7 @@ export {
 } from './errors.js';
 export type { RunEvent, RunEventType } from './events.js';
 export { inProcess } from './executors/in-process.js';
+export type { PoolExecutor, PoolOptions } from './executors/pool.js';
 export type { Executor, Job, JobContext } from './executors/types.js';
 export { Instance, type ResultOf } from './instance.js';
 export type { Json } from './json.js';

@@ -14,4 +14,5 @@ setDefaultStore(() => {
 });
 
 export * from './core.js';
+export { type WebPoolOptions, webPool } from './executors/web-pool.js';
 export { type IdbStoreOptions, idbStore } from './storage/idb.js';

@@ -9,4 +9,5 @@ import { fsStore } from './storage/fs.js';
 setDefaultStore(() => fsStore());
 
 export * from './core.js';
+export { type NodePoolOptions, nodePool } from './executors/node-pool.js';
 export { type FsStoreOptions, fsStore } from './storage/fs.js';

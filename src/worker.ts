@@ -1,5 +1,39 @@
 /**
- * What a worker imports to serve the tasks of its module to a pool. Filled in by the worker pool.
+ * What a worker imports to serve its tasks to a pool. A browser worker file loads the module
+ * that defines the tasks, then calls `serve()`:
+ * ```ts
+ * import './tasks';
+ * import { serve } from 'checkpoint-tool/worker';
+ * serve();
+ * ```
+ * Node pools need no worker file: `nodePool(moduleUrl)` does this in its own worker.
  * @module
  */
-export { runJob } from './executors/job.js';
+import { type Endpoint, expose, transfer } from 'comlink';
+import { runJob } from './executors/job.js';
+import type { Outcome, WorkerApi } from './executors/protocol.js';
+import { toEnvelope, transferables } from './executors/wire.js';
+
+export type { Endpoint } from 'comlink';
+
+/**
+ * Answers a pool's jobs from this worker: each job names a task, which must be registered here,
+ * by importing the module that defines it before calling `serve()`. Call it once, at the top
+ * level of the worker's module (not after an `await`), so that no early job is missed.
+ * @param endpoint - where jobs arrive; the worker's global scope by default
+ */
+export function serve(endpoint: Endpoint = globalThis as unknown as Endpoint): void {
+  const api: WorkerApi = {
+    async run(job, move): Promise<Outcome> {
+      let value: unknown;
+      try {
+        value = await runJob(job);
+      } catch (thrown) {
+        return { ok: false, thrown: toEnvelope(thrown) };
+      }
+      const outcome: Outcome = { ok: true, value };
+      return move ? transfer(outcome, transferables([value])) : outcome;
+    },
+  };
+  expose(api, endpoint);
+}

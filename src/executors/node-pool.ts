@@ -1,0 +1,78 @@
+/**
+ * The worker pool of Node.js: worker threads that load the module defining the tasks.
+ * @module
+ */
+import { availableParallelism } from 'node:os';
+import { isAbsolute } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type ResourceLimits, Worker } from 'node:worker_threads';
+import { wrap } from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { CheckpointError } from '../errors.js';
+import type { NodeWorkerData } from './node-worker.js';
+import { createPool, type PoolExecutor, type PoolOptions, type Spawn } from './pool.js';
+import type { WorkerApi } from './protocol.js';
+
+/** Options of {@link nodePool}. */
+export interface NodePoolOptions extends PoolOptions {
+  /**
+   * Modules each worker imports before the tasks' module, as URLs or absolute paths: a loader
+   * to register (`module.register(...)`), polyfills, globals. TypeScript modules need none when
+   * tsx is installed: the worker registers it.
+   * @default []
+   * @example
+   * ```ts
+   * nodePool(new URL('./tasks.js', import.meta.url), { setup: new URL('./register-loader.js', import.meta.url) })
+   * ```
+   */
+  setup?: string | URL | readonly (string | URL)[];
+  /** Memory limits of each worker; a worker that exceeds them fails its job and is replaced. */
+  resourceLimits?: ResourceLimits;
+}
+
+/**
+ * A pool of worker threads. Each worker imports `moduleUrl`, the module that defines (or
+ * imports) the tasks, and computes the jobs the run gives it; results come back to the calling
+ * thread, which alone writes the cache. Close it when done.
+ * @param moduleUrl - a URL or an absolute path; `.ts` modules load through tsx when it is installed
+ * @example
+ * ```ts
+ * const pool = nodePool(new URL('./tasks.js', import.meta.url));
+ * try {
+ *   await total(2024).run({ executor: pool });
+ * } finally {
+ *   await pool.close();
+ * }
+ * ```
+ */
+export function nodePool(moduleUrl: URL | string, options: NodePoolOptions = {}): PoolExecutor {
+  const workerData: NodeWorkerData = {
+    module: toUrl(moduleUrl, 'moduleUrl'),
+    setup: [options.setup ?? []].flat().map((url) => toUrl(url, 'setup')),
+  };
+  const script = new URL('./node-worker.js', import.meta.url);
+  const spawn: Spawn = (name, died) => {
+    const worker = new Worker(script, { name, workerData, resourceLimits: options.resourceLimits });
+    worker.on('error', died);
+    worker.on('messageerror', died);
+    worker.on('exit', (code) => died(`it exited with code ${code}`));
+    worker.unref();
+    return {
+      api: wrap<WorkerApi>(nodeEndpoint(worker)),
+      busy: (busy) => (busy ? worker.ref() : worker.unref()),
+      terminate: async () => {
+        await worker.terminate();
+      },
+    };
+  };
+  return createPool(spawn, options, availableParallelism());
+}
+
+function toUrl(value: URL | string, option: string): string {
+  if (value instanceof URL) return value.href;
+  if (isAbsolute(value)) return pathToFileURL(value).href;
+  if (/^[a-z][a-z\d+.-]+:/i.test(value)) return value;
+  throw new CheckpointError(
+    `Expected \`${option}\` to be a URL or an absolute path, got ${JSON.stringify(value)}; pass new URL(${JSON.stringify(value)}, import.meta.url)`,
+  );
+}

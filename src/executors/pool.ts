@@ -1,0 +1,272 @@
+/**
+ * The worker pool, the same on every platform: idle workers, the jobs waiting for one, the job
+ * each worker is running. The Node and Web pools only make workers (see {@link Spawn}).
+ * @module
+ */
+import { type Remote, transfer } from 'comlink';
+import { AbortError, CheckpointError, SerializationError } from '../errors.js';
+import type { Outcome, WorkerApi } from './protocol.js';
+import type { Executor, Job, JobContext } from './types.js';
+import { fromEnvelope, transferables } from './wire.js';
+
+/** An executor that runs jobs on a pool of workers. The run never closes it: call `close()`. */
+export interface PoolExecutor extends Executor {
+  /** How many workers it runs at most; also its `concurrency`. */
+  readonly size: number;
+  /**
+   * Ends the pool: jobs waiting or running are rejected, the workers are stopped. Resolves when
+   * they have stopped. Calling it again does nothing more.
+   */
+  close(): Promise<void>;
+  /** The same as {@link PoolExecutor.close}. */
+  terminate(): Promise<void>;
+}
+
+/** Options shared by every pool. */
+export interface PoolOptions {
+  /**
+   * How many workers to run at most: the most jobs running at once. Workers start on demand.
+   * @default the number of cores
+   */
+  size?: number;
+  /**
+   * Workers are named `<name>-1`, `<name>-2`...: the `worker` of `started` events.
+   * @default 'worker'
+   */
+  name?: string;
+  /**
+   * Move the buffers of inputs and results between threads instead of copying them. Turn it off
+   * when a task returns a buffer that it also keeps (a table cached by its module, say), which a
+   * move would leave empty in the worker.
+   * @default true
+   */
+  transfer?: boolean;
+}
+
+/** A started worker, as a platform makes it. */
+export interface SpawnedWorker {
+  /** The worker's API, from Comlink's `wrap`. */
+  readonly api: Remote<WorkerApi>;
+  /** Whether the worker has a job: an idle Node worker does not keep the process alive. */
+  busy(busy: boolean): void;
+  /** Stops the worker; resolves when it has stopped. */
+  terminate(): Promise<void>;
+}
+
+/**
+ * Starts a worker named `name`. The platform calls `died` once with the reason, if the worker
+ * stops by itself or can no longer be trusted to answer (it crashed, ran out of memory, exited).
+ */
+export type Spawn = (name: string, died: (reason: unknown) => void) => SpawnedWorker;
+
+interface Pending {
+  readonly job: Job;
+  readonly context: JobContext;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+  onAbort?: () => void;
+}
+
+interface Slot {
+  readonly name: string;
+  readonly worker: SpawnedWorker;
+  readonly run: WorkerApi['run'];
+  current: Pending | undefined;
+  dead: boolean;
+}
+
+/**
+ * Makes a pool executor on top of a platform's {@link Spawn}. A worker that dies fails only the
+ * job it was running (Comlink would leave that call pending forever) and is replaced.
+ */
+export function createPool(spawn: Spawn, options: PoolOptions, defaultSize: number): PoolExecutor {
+  return new Pool(spawn, options, defaultSize);
+}
+
+class Pool implements PoolExecutor {
+  readonly size: number;
+  readonly concurrency: number;
+  readonly #spawn: Spawn;
+  readonly #name: string;
+  readonly #transfer: boolean;
+  readonly #slots = new Set<Slot>();
+  readonly #idle: Slot[] = [];
+  readonly #queue: Pending[] = [];
+  #spawned = 0;
+  #closing: Promise<void> | undefined;
+
+  constructor(spawn: Spawn, options: PoolOptions, defaultSize: number) {
+    const size = options.size ?? Math.max(1, defaultSize);
+    if (!Number.isInteger(size) || size < 1) {
+      throw new CheckpointError(`Expected the pool's \`size\` to be a whole number from 1 and up, got ${options.size}`);
+    }
+    this.size = size;
+    this.concurrency = size;
+    this.#spawn = spawn;
+    this.#name = options.name ?? 'worker';
+    this.#transfer = options.transfer ?? true;
+  }
+
+  execute(job: Job, context: JobContext): Promise<unknown> {
+    if (this.#closing) return Promise.reject(closed(job));
+    const { signal } = context;
+    if (signal?.aborted) return Promise.reject(aborted(job, signal));
+    return new Promise((resolve, reject) => {
+      const pending: Pending = { job, context, resolve, reject };
+      if (signal) {
+        pending.onAbort = () => {
+          const at = this.#queue.indexOf(pending);
+          if (at >= 0) this.#queue.splice(at, 1);
+          reject(aborted(job, signal));
+        };
+        signal.addEventListener('abort', pending.onAbort, { once: true });
+      }
+      // First in, first out: a job that shares an input with a later one is posted (and that
+      // input copied) before the later job may move the input's buffers away.
+      this.#queue.push(pending);
+      this.#dispatch();
+    });
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      for (const pending of this.#queue.splice(0)) settle(pending).reject(closed(pending.job));
+      const stopping = [...this.#slots].map((slot) => this.#retire(slot, undefined));
+      await Promise.all(stopping);
+    })();
+    return this.#closing;
+  }
+
+  terminate(): Promise<void> {
+    return this.close();
+  }
+
+  /** Posts waiting jobs to idle workers, starting workers while fewer than `size` run. */
+  #dispatch(): void {
+    while (this.#queue.length > 0 && !this.#closing) {
+      let slot = this.#idle.pop();
+      if (!slot && this.#slots.size < this.size) {
+        try {
+          slot = this.#start();
+        } catch (error) {
+          settle(this.#queue.shift()!).reject(error);
+          continue;
+        }
+      }
+      if (!slot) return;
+      this.#post(slot, this.#queue.shift()!);
+    }
+  }
+
+  #start(): Slot {
+    const name = `${this.#name}-${++this.#spawned}`;
+    let slot: Slot | undefined;
+    const died = (reason: unknown) => {
+      if (slot) this.#died(slot, reason);
+    };
+    const worker = this.#spawn(name, died);
+    // Read `run` once: every property read on a Comlink proxy makes a new proxy.
+    slot = { name, worker, run: worker.api.run, current: undefined, dead: false };
+    this.#slots.add(slot);
+    return slot;
+  }
+
+  #post(slot: Slot, pending: Pending): void {
+    const { job, context } = pending;
+    settle(pending); // once posted, it runs to the end: a cancelled run waits for it
+    slot.current = pending;
+    slot.worker.busy(true);
+    const movable = this.#transfer ? context.released : undefined;
+    const message = movable ? transfer(job, transferables(job.inputs, movable)) : job;
+    let call: Promise<Outcome>;
+    try {
+      call = slot.run(message, this.#transfer) as Promise<Outcome>;
+    } catch (error) {
+      call = Promise.reject(error);
+    }
+    context.started?.(slot.name);
+    call.then(
+      (outcome) => {
+        if (slot.current !== pending) return; // the worker died or the pool closed meanwhile
+        this.#release(slot);
+        if (outcome.ok) settle(pending).resolve(outcome.value);
+        else settle(pending).reject(fromEnvelope(outcome.thrown));
+      },
+      (error: unknown) => {
+        // Comlink itself failed: the job or its value could not be cloned.
+        if (slot.current !== pending) return;
+        this.#release(slot);
+        settle(pending).reject(unsent(job, error));
+      },
+    );
+  }
+
+  /** The slot's job is settled: the worker is free for the next one. */
+  #release(slot: Slot): void {
+    slot.current = undefined;
+    if (slot.dead) return;
+    slot.worker.busy(false);
+    this.#idle.push(slot);
+    this.#dispatch();
+  }
+
+  #died(slot: Slot, reason: unknown): void {
+    if (slot.dead) return;
+    const pending = slot.current;
+    void this.#retire(slot, reason);
+    if (pending && !this.#closing) {
+      const error = new CheckpointError(
+        `${slot.name} stopped while computing ${label(pending.job)}: ${describeReason(reason)}`,
+        { cause: reason },
+      );
+      settle(pending).reject(error);
+    }
+    this.#dispatch();
+  }
+
+  /** Takes a worker out of the pool and stops it, failing its job if the pool is closing. */
+  #retire(slot: Slot, reason: unknown): Promise<void> {
+    slot.dead = true;
+    this.#slots.delete(slot);
+    const at = this.#idle.indexOf(slot);
+    if (at >= 0) this.#idle.splice(at, 1);
+    const pending = slot.current;
+    slot.current = undefined;
+    if (pending && reason === undefined) settle(pending).reject(closed(pending.job));
+    return slot.worker.terminate().catch(() => {});
+  }
+}
+
+/** Detaches the abort listener of a job that is posted or about to be settled. */
+function settle(pending: Pending): Pending {
+  if (pending.onAbort) {
+    pending.context.signal?.removeEventListener('abort', pending.onAbort);
+    pending.onAbort = undefined;
+  }
+  return pending;
+}
+
+function label(job: Job): string {
+  return `${job.task}(${JSON.stringify(job.args).slice(1, -1)})`;
+}
+
+function closed(job: Job): CheckpointError {
+  return new CheckpointError(`The pool was closed before ${label(job)} finished`);
+}
+
+function aborted(job: Job, signal: AbortSignal): AbortError {
+  return new AbortError(`The run was cancelled before ${label(job)} started`, { cause: signal.reason });
+}
+
+function unsent(job: Job, error: unknown): unknown {
+  if (!(error instanceof Error && error.message === 'Unserializable return value')) return error;
+  return new SerializationError(
+    `The value of ${label(job)} cannot be sent from its worker: structured clone cannot copy it (a function, a symbol, a buffer that an earlier result moved away: see the pool's \`transfer\` option)`,
+    { cause: error },
+  );
+}
+
+function describeReason(reason: unknown): string {
+  if (reason instanceof Error) return reason.message;
+  return String(reason);
+}

@@ -1,0 +1,56 @@
+/**
+ * The worker pool of browsers: Web Workers made by the page, each running a module that imports
+ * the tasks and calls `serve()` from `checkpoint-tool/worker`.
+ * @module
+ */
+import { wrap } from 'comlink';
+import { createPool, type PoolExecutor, type PoolOptions, type Spawn } from './pool.js';
+import type { WorkerApi } from './protocol.js';
+
+/** Options of {@link webPool}. */
+export interface WebPoolOptions extends PoolOptions {
+  /**
+   * Makes one worker; `name` (`worker-1`...) may be given to the `Worker` for devtools. Write the
+   * `new Worker(new URL(...), ...)` call literally here: it is the form bundlers (Vite, webpack)
+   * recognise and bundle.
+   * @example
+   * ```ts
+   * create: (name) => new Worker(new URL('./tasks.worker.ts', import.meta.url), { type: 'module', name })
+   * ```
+   */
+  create: (name: string) => Worker;
+}
+
+/**
+ * A pool of Web Workers. Each worker's module imports the module that defines the tasks and
+ * calls `serve()`; results come back to the page, which alone writes the cache. Close it when
+ * done.
+ * @example
+ * ```ts
+ * // tasks.worker.ts
+ * import './tasks';
+ * import { serve } from 'checkpoint-tool/worker';
+ * serve();
+ *
+ * // main.ts
+ * const pool = webPool({
+ *   create: () => new Worker(new URL('./tasks.worker.ts', import.meta.url), { type: 'module' }),
+ * });
+ * await total(2024).run({ executor: pool });
+ * ```
+ */
+export function webPool(options: WebPoolOptions): PoolExecutor {
+  const spawn: Spawn = (name, died) => {
+    const worker = options.create(name);
+    // A Web Worker survives an uncaught error, but the job it was running may never answer:
+    // the pool replaces it.
+    worker.addEventListener('error', (event) => died(event.error ?? event.message ?? 'it failed to load or crashed'));
+    worker.addEventListener('messageerror', () => died('a message from it could not be deserialized'));
+    return {
+      api: wrap<WorkerApi>(worker),
+      busy: () => {},
+      terminate: async () => worker.terminate(),
+    };
+  };
+  return createPool(spawn, options, globalThis.navigator?.hardwareConcurrency ?? 4);
+}

@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import {
+  CheckpointError,
+  inProcess,
+  memoryStore,
+  nodePool,
+  type RunEvent,
+  SerializationError,
+  TaskDefinitionError,
+  TaskFailedError,
+  task,
+} from 'checkpoint-tool';
+import { failing, square } from './fixtures/pool-tasks.js';
+
+const tasksModule = new URL('./fixtures/pool-tasks.ts', import.meta.url);
+const pool = nodePool(tasksModule, { size: 2 });
+after(() => pool.close());
+
+/** Runs an instance on the pool and in process; returns both rejections' causes. */
+async function causes(how: string): Promise<[unknown, unknown]> {
+  const inWorker = await failing(how)
+    .run({ executor: pool, store: memoryStore() })
+    .catch((error) => error);
+  const inMain = await failing(how)
+    .run({ executor: inProcess(), store: memoryStore() })
+    .catch((error) => error);
+  assert.ok(inWorker instanceof TaskFailedError);
+  assert.ok(inMain instanceof TaskFailedError);
+  assert.equal(inWorker.task, inMain.task);
+  assert.deepEqual(inWorker.args, inMain.args);
+  return [inWorker.cause, inMain.cause];
+}
+
+test('an error thrown in a worker keeps its class name, message, stack, cause and properties', async () => {
+  const [cause, original] = await causes('custom');
+  assert.ok(cause instanceof Error && original instanceof Error);
+  // In process its `name` is the inherited 'Error'; from a worker, the class name tells more.
+  assert.equal(original.name, 'Error');
+  assert.equal(cause.name, 'FitError');
+  assert.equal(cause.message, 'the fit diverged');
+  assert.equal((cause as Error & { code?: string }).code, 'E_FIT');
+  assert.match(cause.stack ?? '', /pool-tasks\.ts/);
+  assert.ok(cause.cause instanceof TypeError);
+  assert.equal(cause.cause.message, 'bad start value');
+  assert.equal((original.cause as Error).message, cause.cause.message);
+});
+
+test('built-in error classes come back as themselves; other thrown values as they were', async () => {
+  const [range] = await causes('range');
+  assert.ok(range instanceof RangeError);
+  assert.equal(range.message, 'out of range');
+  assert.equal(range.name, 'RangeError');
+  const [thrown, original] = await causes('string');
+  assert.equal(thrown, 'just a string');
+  assert.equal(thrown, original);
+});
+
+test('a task the worker does not define fails with a TaskDefinitionError', async () => {
+  const local = task('onlyInMain', () => () => 1, { namespace: 'poolErrors' });
+  const error = await local()
+    .run({ executor: pool, store: memoryStore() })
+    .catch((e) => e);
+  assert.ok(error instanceof TaskFailedError);
+  assert.ok(error.cause instanceof TaskDefinitionError);
+  assert.match(error.cause.message, /`poolErrors.onlyInMain` is not defined here/);
+});
+
+test('a value that cannot leave the worker fails its job only', async () => {
+  const error = await failing('function')
+    .run({ executor: pool, store: memoryStore() })
+    .catch((e) => e);
+  assert.ok(error instanceof TaskFailedError);
+  assert.ok(error.cause instanceof SerializationError);
+  assert.match(error.cause.message, /value of pool\.failing\("function"\) cannot be sent from its worker/);
+  assert.equal((await square(3).run({ executor: pool, store: memoryStore() })).value, 9);
+});
+
+for (const [how, why] of [
+  ['exit', /exited with code 7/],
+  ['uncaught', /thrown from a timer/],
+] as const) {
+  test(`a worker that dies (${how}) fails its job only, and is replaced`, async () => {
+    const solo = nodePool(tasksModule, { size: 1, name: how });
+    try {
+      const workers: string[] = [];
+      const onEvent = (e: RunEvent) => e.type === 'started' && workers.push(e.worker);
+      const error = await failing(how)
+        .run({ executor: solo, store: memoryStore(), onEvent })
+        .catch((e) => e);
+      assert.ok(error instanceof TaskFailedError);
+      assert.ok(error.cause instanceof CheckpointError);
+      assert.match(error.cause.message, new RegExp(`${how}-1 stopped while computing pool.failing\\("${how}"\\)`));
+      assert.match(error.cause.message, why);
+      const after = await square(4).run({ executor: solo, store: memoryStore(), onEvent });
+      assert.equal(after.value, 16);
+      assert.deepEqual(workers, [`${how}-1`, `${how}-2`]);
+    } finally {
+      await solo.close();
+    }
+  });
+}
+
+test('a worker out of memory (resourceLimits) fails its job only; the others finish', async () => {
+  const limited = nodePool(tasksModule, { size: 2, resourceLimits: { maxOldGenerationSizeMb: 32 } });
+  try {
+    const [oom, fine] = await Promise.allSettled([
+      failing('oom').run({ executor: limited, store: memoryStore() }),
+      square(5).run({ executor: limited, store: memoryStore() }),
+    ]);
+    assert.equal(oom.status, 'rejected');
+    assert.match(String((oom as PromiseRejectedResult).reason.cause), /memory/i);
+    assert.equal(fine.status === 'fulfilled' && fine.value.value, 25);
+    assert.equal((await square(6).run({ executor: limited, store: memoryStore() })).value, 36);
+  } finally {
+    await limited.close();
+  }
+});
+
+test('a module that cannot be loaded fails each job instead of hanging', async () => {
+  const broken = nodePool(new URL('./fixtures/does-not-exist.ts', import.meta.url), { size: 1 });
+  try {
+    for (let i = 0; i < 2; i++) {
+      const error = await square(i)
+        .run({ executor: broken, store: memoryStore() })
+        .catch((e) => e);
+      assert.ok(error instanceof TaskFailedError && error.cause instanceof CheckpointError);
+      assert.match(error.cause.message, /worker-\d stopped while computing pool\.square\(\d\): .*does-not-exist\.ts/);
+    }
+  } finally {
+    await broken.close();
+  }
+});
+
+test('the tasks module must be given as a URL or an absolute path', () => {
+  assert.throws(
+    () => nodePool('./fixtures/pool-tasks.ts'),
+    /pass new URL\("\.\/fixtures\/pool-tasks\.ts", import\.meta\.url\)/,
+  );
+});
