@@ -14,6 +14,7 @@ import {
   TaskFailedError,
   task,
 } from 'checkpoint-tool';
+import fc from 'fast-check';
 import { describeValue, makeValues, Point } from './fixtures/roundtrip-values.js';
 import { temporaryDir } from './helpers.js';
 
@@ -256,5 +257,67 @@ describe('results that cannot be stored', () => {
     assert.deepEqual(value.value.when, new Date(5));
     assert.equal(value.shared[0], value.value);
     assert.equal(value.shared[1], value.value);
+  });
+});
+
+describe('random values', () => {
+  test('any value of dates, maps, sets, bigints, typed arrays, -0, NaN and undefined round-trips', async () => {
+    const store = memoryStore();
+    let current: unknown;
+    const echo = task('echo', () => () => current);
+    const values = fc.anything({
+      maxDepth: 3,
+      withBigInt: true,
+      withDate: true,
+      withMap: true,
+      withSet: true,
+      withTypedArray: true,
+      stringUnit: 'binary',
+      values: [fc.constantFrom(-0, Number.NaN, Number.POSITIVE_INFINITY, undefined, new Date(Number.NaN)), fc.double()],
+    });
+    await fc.assert(
+      fc.asyncProperty(values, async (value) => {
+        current = value;
+        await echo().clear({ store });
+        await echo().run({ store });
+        const { value: back, cached } = await runOnce(echo(), store);
+        assert.ok(cached);
+        assert.equal(describeValue(back), describeValue(value));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('shared objects in Maps (keys and values), Sets, arrays and objects stay shared and in order', async () => {
+    const store = memoryStore();
+    let current: unknown;
+    const echo = task('echo-shared', () => () => current);
+    const atom = fc.oneof(fc.object({ maxDepth: 1 }), fc.constant([]), fc.date(), fc.constant(new Set()));
+    const layout = fc.record({
+      atoms: fc.array(atom, { minLength: 1, maxLength: 6 }),
+      picks: fc.array(fc.array(fc.nat(), { maxLength: 6 }), { minLength: 1, maxLength: 5 }),
+      order: fc.array(fc.constantFrom('maps', 'sets', 'lists', 'atoms', 'nested'), { minLength: 1, maxLength: 5 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(layout, async ({ atoms, picks, order }) => {
+        const chosen = picks.map((indices) => [...new Set(indices.map((i) => atoms[i % atoms.length]))]);
+        const parts: Record<string, unknown> = {
+          maps: chosen.map((members) => new Map(members.map((member, i) => [member, atoms[i % atoms.length]]))),
+          sets: chosen.map((members) => new Set(members)),
+          lists: chosen,
+          atoms,
+          nested: { deeper: { map: new Map(chosen[0]?.map((member) => [member, member])) } },
+        };
+        const value: Record<string, unknown> = {};
+        for (const name of order) value[name] = parts[name];
+        current = value;
+        await echo().clear({ store });
+        await echo().run({ store });
+        const { value: back, cached } = await runOnce(echo(), store);
+        assert.ok(cached);
+        assert.equal(describeValue(back), describeValue(value));
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -1,5 +1,6 @@
 import SuperJSON from 'superjson';
 import { describe, SerializationError } from '../errors.js';
+import { type ReferenceAnnotations, restoreReferences } from './references.js';
 
 /**
  * The superjson instance that stores task results. Register your own classes on it (not on the
@@ -150,13 +151,23 @@ export function serialize(value: unknown): Uint8Array {
 /** Decodes bytes made by {@link serialize}. Typed arrays are views into `bytes` where aligned. */
 export function deserialize(bytes: Uint8Array): unknown {
   const length = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true);
-  const json = JSON.parse(decoder.decode(bytes.subarray(4, 4 + length)));
+  const { json, meta } = JSON.parse(decoder.decode(bytes.subarray(4, 4 + length))) as ReturnType<
+    SuperJSON['serialize']
+  >;
   loaded = bytes.subarray(align8(4 + length));
+  let value: unknown;
   try {
-    return serializer.deserialize(json);
+    // References are restored by restoreReferences: superjson's own restoration loses entries of
+    // Maps and Sets that hold shared objects.
+    value = serializer.deserialize(
+      { json, meta: meta && { ...meta, referentialEqualities: undefined } },
+      { inPlace: true },
+    );
   } finally {
     loaded = undefined;
   }
+  const references = meta?.referentialEqualities;
+  return references ? restoreReferences(value, references as ReferenceAnnotations, meta?.v ?? 0) : value;
 }
 
 /**
