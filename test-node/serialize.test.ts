@@ -204,16 +204,27 @@ describe('results that cannot be stored', () => {
     });
   }
 
-  test('a cycle back to an object with a `constructor` key fails instead of coming back as null', async () => {
+  test('cycles and shared objects through objects with a `constructor` key or a null prototype', async () => {
+    const store = memoryStore();
     const looped = task('looped', () => () => {
-      const value: Record<string, unknown> = { constructor: 'c' };
-      value.self = value;
-      return value;
+      const shared = { shared: true };
+      const guarded: Record<string, unknown> = { constructor: shared, list: [] };
+      guarded.self = guarded;
+      (guarded.list as unknown[]).push(guarded);
+      const dictionary = Object.create(null) as Record<string, unknown>;
+      dictionary.me = dictionary;
+      dictionary.shared = shared;
+      return { guarded, dictionary, shared };
     });
-    await assert.rejects(looped().run({ store: memoryStore() }), (error: TaskFailedError) => {
-      assert.ok(error.cause instanceof SerializationError);
-      return error.cause.message.startsWith('value.self ');
-    });
+    await looped().run({ store });
+    const { value, cached } = await runOnce(looped(), store);
+    assert.ok(cached);
+    assert.equal(value.guarded.self, value.guarded);
+    assert.equal((value.guarded.list as unknown[])[0], value.guarded);
+    assert.equal(value.guarded.constructor, value.shared);
+    assert.equal(Object.getPrototypeOf(value.dictionary), null);
+    assert.equal(value.dictionary.me, value.dictionary);
+    assert.equal(value.dictionary.shared, value.shared);
   });
 
   test('an instance of a class works once registered, and comes back as that class', async () => {
@@ -272,7 +283,9 @@ describe('random values', () => {
       withMap: true,
       withSet: true,
       withTypedArray: true,
+      withNullPrototype: true,
       stringUnit: 'binary',
+      key: fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('__proto__', 'constructor', 'prototype')),
       values: [fc.constantFrom(-0, Number.NaN, Number.POSITIVE_INFINITY, undefined, new Date(Number.NaN)), fc.double()],
     });
     await fc.assert(

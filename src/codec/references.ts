@@ -8,6 +8,25 @@
  * @module
  */
 
+// Objects rebuilt from a list of entries (see serialize.ts): a path runs through them as through
+// a Map, by row, then 0 for the key or 1 for the value.
+const rebuilt = new WeakSet<object>();
+
+/**
+ * Builds an object from its entries with defineProperty, so that a `__proto__` key stays a key,
+ * and remembers it, so that reference paths through its entries resolve.
+ */
+export function objectFromEntries(entries: readonly (readonly [string, unknown])[], prototype: object | null): object {
+  const object = Object.create(prototype) as object;
+  for (const [key, value] of entries) define(object, key, value);
+  rebuilt.add(object);
+  return object;
+}
+
+function define(object: object, key: string, value: unknown): void {
+  Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** superjson's `meta.referentialEqualities`: identical paths by representative path. */
 export type ReferenceAnnotations = Record<string, string[]> | [string[]] | [string[], Record<string, string[]>];
 
@@ -67,6 +86,10 @@ function step(value: unknown, path: readonly string[], i: number): [unknown, num
     const key = nth(value.keys(), Number(path[i]));
     return [path[i + 1] === '0' ? key : value.get(key), 2];
   }
+  if (rebuilt.has(value as object)) {
+    const key = nth(Object.keys(value as object), Number(path[i]));
+    return [path[i + 1] === '0' ? key : (value as Record<string, unknown>)[key], 2];
+  }
   return [(value as Record<string, unknown>)[path[i] as string], 1];
 }
 
@@ -85,7 +108,7 @@ function setDeep(root: unknown, path: readonly string[], object: unknown): unkno
   if (path.length === 0) return object;
   let parent = root;
   let i = 0;
-  while (path.length - i > (parent instanceof Map ? 2 : 1)) {
+  while (path.length - i > (parent instanceof Map || rebuilt.has(parent as object) ? 2 : 1)) {
     const [child, used] = step(parent, path, i);
     parent = child;
     i += used;
@@ -100,6 +123,9 @@ function setDeep(root: unknown, path: readonly string[], object: unknown): unkno
       parent.clear();
       for (const [k, v] of entries) parent.set(k, v);
     }
+  } else if (rebuilt.has(parent as object)) {
+    // Keys are strings, never shared: only a value can be replaced.
+    if (path[i + 1] !== '0') define(parent as object, nth(Object.keys(parent as object), Number(path[i])), object);
   } else if (parent instanceof Set) {
     const members = [...parent];
     members[Number(path[i])] = object;

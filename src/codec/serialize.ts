@@ -1,6 +1,6 @@
 import SuperJSON from 'superjson';
 import { describe, SerializationError } from '../errors.js';
-import { type ReferenceAnnotations, restoreReferences } from './references.js';
+import { objectFromEntries, type ReferenceAnnotations, restoreReferences } from './references.js';
 
 /**
  * The superjson instance that stores task results. Register your own classes on it (not on the
@@ -75,31 +75,28 @@ serializer.registerCustom<ArrayBuffer, Placeholder>(
   'ArrayBuffer',
 );
 
-// superjson refuses objects with these keys (a guard against prototype pollution on its side), so
-// such objects are stored as lists of entries and rebuilt with defineProperty, which never
-// touches a prototype.
+// superjson refuses objects with the keys below (its guard against prototype pollution) and
+// forgets a null prototype: such objects are stored as lists of entries, and rebuilt with
+// defineProperty, which never touches a prototype.
 const guardedKeys = ['__proto__', 'constructor', 'prototype'];
 // The entries' values are still walked by superjson: typed as JSON only to satisfy its signature.
 type Entries = [string, string][];
-serializer.registerCustom<Record<string, unknown>, Entries>(
-  {
-    isApplicable: (value): value is Record<string, unknown> => hasGuardedKey(value),
-    serialize: (object) => Object.entries(object) as Entries,
-    deserialize: (entries) => {
-      const object: Record<string, unknown> = {};
-      for (const [key, value] of entries) {
-        Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
-      }
-      return object;
+for (const [name, prototype] of [
+  ['Entries', Object.prototype],
+  ['NullPrototype', null],
+] as const) {
+  serializer.registerCustom<Record<string, unknown>, Entries>(
+    {
+      isApplicable: (value): value is Record<string, unknown> =>
+        typeof value === 'object' &&
+        value !== null &&
+        Object.getPrototypeOf(value) === prototype &&
+        (prototype === null || guardedKeys.some((key) => Object.hasOwn(value, key))),
+      serialize: (object) => Object.entries(object) as Entries,
+      deserialize: (entries) => objectFromEntries(entries, prototype) as Record<string, unknown>,
     },
-  },
-  'GuardedKeys',
-);
-
-function hasGuardedKey(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  const proto = Object.getPrototypeOf(value);
-  return (proto === Object.prototype || proto === null) && guardedKeys.some((key) => Object.hasOwn(value, key));
+    name,
+  );
 }
 
 // superjson stores an invalid Date as null; keep it a Date.
@@ -179,11 +176,7 @@ function findUnstorable(value: unknown, path: string, ancestors: Set<object>): s
   if (typeof value === 'function') return `${path} is a function, which cannot be stored`;
   if (typeof value === 'symbol') return `${path} is a symbol, which cannot be stored`;
   if (typeof value !== 'object' || value === null) return undefined;
-  if (ancestors.has(value)) {
-    // superjson restores shared and cyclic references, but not a cycle through a list of entries.
-    if (!hasGuardedKey(value)) return undefined;
-    return `${path} is a cycle back to an object with a key among ${guardedKeys.join(', ')}, which cannot be stored`;
-  }
+  if (ancestors.has(value)) return undefined; // shared and cyclic references are restored
   const custom = serializer.customTransformerRegistry.findApplicable(value) !== undefined;
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
     // Only the exact built-in classes have a binary transformer; superjson would store a subclass
