@@ -8,7 +8,7 @@
  * @module
  */
 import { strict as assert } from 'node:assert';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { inProcess, type Job, memoryStore, nodePool, requires, task } from 'checkpoint-tool';
 import { format, median, note, paired, report, time } from './measure.js';
@@ -45,6 +45,8 @@ parentPort.on('message', (job) => parentPort.postMessage({ ok: true, value: job.
 
 /** Runs the worker benchmarks. */
 export async function benchWorkers(): Promise<void> {
+  // Other processes on the cores make the speed-up meaningless: say how busy the machine was.
+  note(`load average ${loadavg()[0]?.toFixed(2)} on ${availableParallelism()} cores`);
   await dispatch();
   await speedUp();
 }
