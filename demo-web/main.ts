@@ -1,0 +1,239 @@
+/**
+ * The demo page: computes choose(n, k) with checkpoint-tool in a pool of Web Workers, caching in
+ * IndexedDB, and shows every instance's state live.
+ * @module
+ */
+import { AbortError, type RunEvent } from 'checkpoint-tool/browser';
+import { describeNode, type GraphNode, GraphView } from './graph-view.js';
+import { choose, type DemoSettings } from './tasks.js';
+import { createPool, type DemoPool } from './workers.js';
+
+const byId = <T extends Element = HTMLElement>(id: string) => document.getElementById(id) as unknown as T;
+const form = byId<HTMLFormElement>('controls');
+const nInput = byId<HTMLInputElement>('n');
+const kInput = byId<HTMLInputElement>('k');
+const delayInput = byId<HTMLInputElement>('delay');
+const delayOutput = byId<HTMLOutputElement>('delay-value');
+const workersInput = byId<HTMLSelectElement>('workers');
+const result = byId('result');
+const summary = byId('summary');
+const errorBox = byId('error');
+const info = byId('node-info');
+const workerList = byId('worker-list');
+const counters = {
+  total: byId('count-total'),
+  computed: byId('count-computed'),
+  cached: byId('count-cached'),
+  failed: byId('count-failed'),
+  time: byId('run-time'),
+};
+
+/** Workers by name, numbered in the order they first ran something. */
+const workers = new Map<string, { number: number; running: string | undefined; ran: number }>();
+const workerNumber = (name: string) => workers.get(name)?.number ?? 0;
+const hint = info.textContent ?? '';
+/** The node described in the info line, kept up to date as its state changes. */
+let infoNode: GraphNode | undefined;
+const view = new GraphView(byId<SVGSVGElement>('graph'), {
+  workerNumber,
+  onActivate: (node) => request(() => choose(node.n, node.k).clear()),
+  onFocus: (node) => {
+    infoNode = node;
+    info.textContent = node ? describeNode(node, workerNumber) : hint;
+  },
+});
+
+let pool: DemoPool | undefined;
+const settings = (): DemoSettings => ({ type: 'demo-settings', delay: Number(delayInput.value) });
+
+function executor() {
+  const size = Number(workersInput.value);
+  if (pool?.size !== size) {
+    pool?.close();
+    workers.clear();
+    pool = createPool(size, settings());
+  }
+  return pool.executor;
+}
+
+// Requests are chained: an action (clearing) always happens, in order; only the latest request
+// runs, and a new request cancels the run in progress (its running computations finish).
+let chain = Promise.resolve();
+let latest = 0;
+let controller: AbortController | undefined;
+
+function request(action?: () => Promise<void>): Promise<void> {
+  const ticket = ++latest;
+  controller?.abort();
+  chain = chain.then(async () => {
+    await action?.();
+    if (ticket === latest) await runOnce();
+  });
+  return chain;
+}
+
+let runs = 0;
+let started = 0;
+let count = { total: 0, computed: 0, cached: 0, failed: 0 };
+let ticking = 0;
+
+async function runOnce(): Promise<void> {
+  const n = Number(nInput.value);
+  const k = Number(kInput.value);
+  const root = choose(n, k);
+  controller = new AbortController();
+  const signal = controller.signal;
+  const planned: GraphNode[] = [];
+  let shown = false;
+  const show = () => {
+    if (shown) return;
+    shown = true;
+    const same = view.nodes.length === planned.length && view.nodes.at(-1)?.label === root.label;
+    if (same) {
+      for (const node of view.nodes) {
+        Object.assign(node, { state: 'waiting', worker: undefined, duration: undefined });
+        view.changed(node);
+      }
+    } else {
+      view.draw(planned);
+      infoNode = undefined;
+      info.textContent = hint;
+    }
+  };
+  const onEvent = (event: RunEvent) => {
+    if (event.type === 'planned') {
+      const [i, j] = event.instance.args as [number, number];
+      planned.push({ label: event.instance.label, n: i, k: j, state: 'waiting' });
+      return;
+    }
+    show();
+    const node = view.get(event.instance.label);
+    if (!node) return;
+    if (event.type === 'cached') {
+      node.state = 'cached';
+      count.cached++;
+    } else if (event.type === 'started') {
+      node.state = 'running';
+      node.worker = event.worker;
+      const worker = workers.get(event.worker) ?? { number: workers.size + 1, running: undefined, ran: 0 };
+      workers.set(event.worker, worker);
+      worker.running = node.label;
+    } else {
+      node.state = event.type === 'finished' ? 'computed' : event.type;
+      if (event.type !== 'skipped') node.duration = event.duration;
+      if (event.type === 'finished') count.computed++;
+      if (event.type === 'failed') count.failed++;
+      const worker = node.worker === undefined ? undefined : workers.get(node.worker);
+      if (worker && event.type !== 'skipped') {
+        worker.ran++;
+        if (worker.running === node.label) worker.running = undefined;
+      }
+    }
+    view.changed(node);
+    tick();
+  };
+
+  document.body.dataset.state = 'running';
+  errorBox.hidden = true;
+  count = { total: 0, computed: 0, cached: 0, failed: 0 };
+  started = performance.now();
+  result.textContent = `Computing choose(${n}, ${k})…`;
+  delete result.dataset.value;
+  try {
+    const value = await root.run({ executor: executor(), onEvent, signal });
+    result.textContent = `choose(${n}, ${k}) = ${value.toLocaleString('en-US')}`;
+    result.dataset.value = value.toString();
+  } catch (error) {
+    if (error instanceof AbortError) return;
+    result.textContent = `choose(${n}, ${k}) could not be computed`;
+    errorBox.textContent = error instanceof Error ? error.message : String(error);
+    errorBox.hidden = false;
+  } finally {
+    if (!signal.aborted) {
+      show();
+      count.total = planned.length;
+      const time = (performance.now() - started) / 1000;
+      render(time);
+      view.flush();
+      summary.textContent = `${result.textContent}. ${count.total} instances: ${count.computed} computed, ${count.cached} from the cache${count.failed ? `, ${count.failed} failed` : ''}, in ${time.toFixed(2)} s.`;
+      document.body.dataset.state = 'idle';
+      document.body.dataset.runs = String(++runs);
+    }
+  }
+}
+
+function tick(): void {
+  if (ticking) return;
+  ticking = requestAnimationFrame(() => {
+    ticking = 0;
+    render((performance.now() - started) / 1000);
+    if (document.body.dataset.state === 'running') tick();
+  });
+}
+
+function render(seconds: number): void {
+  count.total = view.nodes.length;
+  for (const key of ['total', 'computed', 'cached', 'failed'] as const) counters[key].textContent = String(count[key]);
+  counters.time.textContent = `${seconds.toFixed(2)} s`;
+  if (infoNode) info.textContent = describeNode(infoNode, workerNumber);
+  workerList.replaceChildren(
+    ...[...workers].map(([name, worker]) => {
+      const item = document.createElement('li');
+      item.dataset.worker = name;
+      item.innerHTML =
+        '<span class="badge" aria-hidden="true"></span> <span class="name"></span> <span class="doing"></span>';
+      (item.children[0] as HTMLElement).textContent = String(worker.number);
+      (item.children[1] as HTMLElement).textContent = name;
+      (item.children[2] as HTMLElement).textContent = worker.running
+        ? `running ${worker.running}`
+        : `idle, ran ${worker.ran} task${worker.ran === 1 ? '' : 's'}`;
+      return item;
+    }),
+  );
+  if (workers.size === 0) workerList.innerHTML = '<li class="none">No worker has run a task yet.</li>';
+}
+
+function readHash(): void {
+  const params = new URLSearchParams(location.hash.slice(1));
+  for (const [name, input] of [
+    ['n', nInput],
+    ['k', kInput],
+    ['delay', delayInput],
+    ['workers', workersInput],
+  ] as const) {
+    const value = params.get(name);
+    if (value !== null && value !== '') input.value = value;
+  }
+  delayOutput.value = `${delayInput.value} ms`;
+}
+
+function writeHash(): void {
+  const params = new URLSearchParams({
+    n: nInput.value,
+    k: kInput.value,
+    delay: delayInput.value,
+    workers: workersInput.value,
+  });
+  history.replaceState(null, '', `#${params}`);
+}
+
+form.addEventListener('submit', (event) => {
+  event.preventDefault();
+  if (!form.reportValidity()) return;
+  writeHash();
+  request();
+});
+delayInput.addEventListener('input', () => {
+  delayOutput.value = `${delayInput.value} ms`;
+  pool?.apply(settings());
+  writeHash();
+});
+workersInput.addEventListener('change', writeHash);
+byId('clear-all').addEventListener('click', () => request(() => choose.clear()));
+
+if (typeof indexedDB === 'undefined') byId('no-idb').hidden = false;
+if (import.meta.env.PROD && 'serviceWorker' in navigator) {
+  navigator.serviceWorker.register('./sw.js').catch((error) => console.warn('Offline mode unavailable:', error));
+}
+readHash();
+request();

@@ -1,0 +1,56 @@
+/**
+ * The demo's task, loaded both by the page (to build the graph) and by every Web Worker (to run
+ * the computations). Nothing here knows where it runs.
+ * @module
+ */
+import { type Compute, requires, task } from 'checkpoint-tool/browser';
+
+/** Settings the page sends to each worker; they change how long a task takes, never its value. */
+export interface DemoSettings {
+  readonly type: 'demo-settings';
+  /** The artificial delay of every computation, in milliseconds. */
+  readonly delay: number;
+}
+
+let delay = 0;
+
+/** Sets the artificial delay of the computations that run in this thread. */
+export function applySettings(settings: DemoSettings): void {
+  delay = Math.max(0, settings.delay);
+}
+
+/** Whether a message is {@link DemoSettings}. */
+export function isSettings(message: unknown): message is DemoSettings {
+  return typeof message === 'object' && message !== null && (message as DemoSettings).type === 'demo-settings';
+}
+
+// The delay is read when a computation runs, so it is not part of any instance's arguments: moving
+// the slider makes the next computations slower or faster but never invalidates a cached result.
+const pause = () => (delay > 0 ? new Promise<void>((resolve) => setTimeout(resolve, delay)) : Promise.resolve());
+
+/**
+ * The binomial coefficient by Pascal's rule, as BigInt: exact far beyond 2^53 (choose(60, 30) is
+ * about 1.2e17). Arguments outside 0 ≤ k ≤ n fail when computed, so that the failure shows in the
+ * graph and crosses the worker boundary as an error.
+ */
+export const choose = task('choose', (n: number, k: number): Compute<bigint> => {
+  if (!Number.isInteger(n) || !Number.isInteger(k) || k < 0 || k > n) {
+    return async () => {
+      await pause();
+      throw new RangeError(`choose(n, k) needs whole numbers with 0 ≤ k ≤ n, got n = ${n} and k = ${k}`);
+    };
+  }
+  if (k === 0 || k === n) {
+    return async () => {
+      await pause();
+      return 1n;
+    };
+  }
+  return requires(
+    choose(n - 1, k - 1),
+    choose(n - 1, k),
+  )(async (a, b) => {
+    await pause();
+    return a + b;
+  });
+});

@@ -1,0 +1,201 @@
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { compute, nextRun, runAfter } from './demo-page.js';
+import {
+  chooseDownstream,
+  chooseGraph,
+  chooseReference,
+  launch,
+  screenshotDir,
+  serveDemo,
+  watchConsole,
+} from './helpers.js';
+
+let server: Awaited<ReturnType<typeof serveDemo>>;
+let browser: Browser;
+
+before(async () => {
+  await mkdir(screenshotDir, { recursive: true });
+  [server, browser] = await Promise.all([serveDemo(), launch()]);
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** A fresh context (its own IndexedDB) and page, opened on the demo with these settings. */
+async function openDemo(
+  hash: string,
+): Promise<{ context: BrowserContext; page: Page; seen: ReturnType<typeof watchConsole> }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const seen = watchConsole(page);
+  await page.goto(`${server.url}#${hash}`);
+  return { context, page, seen };
+}
+
+const sorted = (labels: Iterable<string>) => [...labels].sort();
+
+describe('the choose(n, k) demo', { timeout: 150_000 }, () => {
+  test('answers choose(n, k) for several (n, k), exactly beyond 2^53', async () => {
+    const { context, page, seen } = await openDemo('n=4&k=2&delay=0');
+    const first = await nextRun(page, 0);
+    assert.equal(first.value, '6');
+    for (const [n, k] of [
+      [0, 0],
+      [1, 1],
+      [7, 0],
+      [9, 4],
+      [20, 10],
+      [60, 30],
+      [64, 20],
+    ] as const) {
+      const shown = await compute(page, n, k);
+      assert.equal(shown.value, chooseReference(n, k).toString(), `choose(${n}, ${k})`);
+      assert.equal(shown.counters.total, chooseGraph(n, k).size, `instances of choose(${n}, ${k})`);
+      assert.equal(shown.error, undefined);
+    }
+    assert.match((await page.textContent('#result')) ?? '', /^choose\(64, 20\) = 19,619,725,782,651,120$/);
+    await page.screenshot({ path: `${screenshotDir}demo-choose-64-20.png`, fullPage: true });
+    assert.deepEqual(seen.errors, []);
+    await context.close();
+  });
+
+  test('counts computed and cached instances: first run, reload, one instance cleared, all cleared', async () => {
+    const [n, k] = [12, 6];
+    const graph = chooseGraph(n, k);
+    const { context, page, seen } = await openDemo(`n=${n}&k=${k}&delay=0&workers=4`);
+    const expected = chooseReference(n, k).toString();
+
+    const first = await nextRun(page, 0);
+    assert.equal(first.value, expected);
+    assert.deepEqual(sorted(first.computed), sorted(graph), 'the first run computes every instance once');
+    assert.deepEqual(first.counters, { total: graph.size, computed: graph.size, cached: 0, failed: 0 });
+    await page.screenshot({ path: `${screenshotDir}demo-first-run.png`, fullPage: true });
+
+    await page.reload();
+    const reloaded = await nextRun(page, 0);
+    assert.equal(reloaded.value, expected);
+    assert.deepEqual(sorted(reloaded.cached), sorted(graph), 'after a reload, everything comes from IndexedDB');
+    assert.deepEqual(reloaded.counters, { total: graph.size, computed: 0, cached: graph.size, failed: 0 });
+
+    for (const [a, b] of [
+      [7, 3],
+      [1, 0],
+      [n, k],
+    ] as const) {
+      const cleared = await runAfter(page, () => page.click(`[data-label="choose(${a},${b})"]`));
+      const downstream = chooseDownstream(n, k, a, b);
+      assert.equal(cleared.value, expected);
+      assert.deepEqual(sorted(cleared.computed), sorted(downstream), `clearing choose(${a},${b})`);
+      assert.equal(cleared.counters.computed, downstream.size);
+      assert.equal(cleared.counters.cached, graph.size - downstream.size);
+      if (a === 7) await page.screenshot({ path: `${screenshotDir}demo-cleared-one.png`, fullPage: true });
+    }
+
+    const all = await runAfter(page, () => page.click('#clear-all'));
+    assert.equal(all.value, expected);
+    assert.deepEqual(all.counters, { total: graph.size, computed: graph.size, cached: 0, failed: 0 });
+    assert.deepEqual(seen.errors, []);
+    await context.close();
+  });
+
+  test('runs the tasks in a pool of Web Workers, several at once', async () => {
+    const { context, page } = await openDemo('n=8&k=4&delay=150&workers=3');
+    const shown = await nextRun(page, 0);
+    assert.equal(shown.value, '70');
+    await page.screenshot({ path: `${screenshotDir}demo-workers.png`, fullPage: true });
+    const workers = page.workers();
+    assert.equal(workers.length, 3, 'the pool started its three Web Workers');
+    for (const worker of workers) {
+      assert.match(worker.url(), /tasks\.worker[^/]*\.js$/);
+      assert.equal(await worker.evaluate(() => typeof (globalThis as { document?: unknown }).document), 'undefined');
+    }
+    const ranOn = await page.$$eval('#graph .node[data-state="computed"]', (nodes) =>
+      nodes.map((node) => (node as SVGGElement).dataset.worker),
+    );
+    assert.equal(ranOn.length, chooseGraph(8, 4).size);
+    for (const name of ranOn) assert.match(name ?? '', /^worker-[1-3]$/, 'each instance ran in a pool worker');
+    assert.ok(new Set(ranOn).size >= 2, `several workers computed instances, got ${[...new Set(ranOn)]}`);
+    const listed = await page.$$eval('#worker-list li', (items) => items.map((item) => item.dataset.worker));
+    assert.deepEqual(sorted(listed as string[]), sorted(new Set(ranOn as string[])));
+    await context.close();
+  });
+
+  test('a failing task shows its error in the page', async () => {
+    const { context, page } = await openDemo('n=3&k=5&delay=0');
+    const shown = await nextRun(page, 0);
+    assert.equal(shown.value, undefined);
+    assert.deepEqual(shown.failed, ['choose(3,5)']);
+    assert.equal(shown.counters.failed, 1);
+    assert.match(shown.error ?? '', /choose\(3,5\) failed: RangeError: choose\(n, k\) needs whole numbers/);
+    assert.ok(await page.isVisible('[role="alert"]'));
+    assert.match((await page.textContent('#result')) ?? '', /could not be computed/);
+    await page.screenshot({ path: `${screenshotDir}demo-error.png`, fullPage: true });
+
+    // The page recovers: the next valid input is answered.
+    const next = await compute(page, 5, 3);
+    assert.equal(next.value, '10');
+    assert.equal(next.error, undefined);
+    await context.close();
+  });
+
+  test('is usable with the keyboard alone', async () => {
+    const [n, k] = [9, 4];
+    const { context, page } = await openDemo('n=3&k=1&delay=0');
+    await nextRun(page, 0);
+    const typed = await runAfter(page, async () => {
+      await page.focus('#n');
+      await page.keyboard.press('Control+A');
+      await page.keyboard.type(String(n));
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('Control+A');
+      await page.keyboard.type(String(k));
+      await page.keyboard.press('Enter');
+    });
+    assert.equal(typed.value, '126');
+    // From the last control, Tab reaches the graph, on the answer; arrows move between instances:
+    // up to the nearest node of the row above (the left one on a tie), right along the row.
+    await page.focus('#clear-all');
+    await page.keyboard.press('Tab');
+    const focused = () => page.evaluate(() => (document.activeElement as HTMLElement).dataset.label);
+    assert.equal(await focused(), 'choose(9,4)');
+    await page.keyboard.press('ArrowUp');
+    assert.equal(await focused(), 'choose(8,3)');
+    await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('ArrowRight');
+    assert.equal(await focused(), 'choose(7,3)');
+    assert.match((await page.textContent('#node-info')) ?? '', /^choose\(7,3\): computed now on worker-\d/);
+    const cleared = await runAfter(page, () => page.keyboard.press('Enter'));
+    const downstream = chooseDownstream(n, k, 7, 3);
+    assert.deepEqual(sorted(cleared.computed), sorted(downstream));
+    const size = chooseGraph(n, k).size;
+    assert.equal(
+      await page.textContent('#summary'),
+      `choose(9, 4) = 126. ${size} instances: ${downstream.size} computed, ${size - downstream.size} from the cache, in ${await page.evaluate(() => document.getElementById('run-time')?.textContent?.replace(' s', ''))} s.`,
+    );
+    await page.screenshot({ path: `${screenshotDir}demo-keyboard.png`, fullPage: true });
+    await context.close();
+  });
+
+  test('works offline after the first load', async () => {
+    const own = await serveDemo();
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${own.url}#n=10&k=3&delay=0`);
+    await nextRun(page, 0);
+    await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+    await own.close();
+    await page.reload();
+    const offline = await nextRun(page, 0);
+    assert.equal(offline.value, '120');
+    assert.equal(
+      offline.counters.cached,
+      chooseGraph(10, 3).size,
+      'answered from IndexedDB, served by the service worker',
+    );
+    await context.close();
+  });
+});

@@ -1,0 +1,103 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+
+/** The built demo (`npm run build:demo`). */
+export const distDir = new URL('../demo-web/dist/', import.meta.url).pathname;
+/** Where the tests save screenshots (gitignored). */
+export const screenshotDir = new URL('../screenshots/', import.meta.url).pathname;
+
+const types: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.map': 'application/json',
+};
+
+/** A static server of the built demo on 127.0.0.1 and a free port. */
+export async function serveDemo(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer(async (request, response) => {
+    const path = normalize(decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname));
+    let file = join(distDir, path);
+    if (!file.startsWith(distDir.slice(0, -1))) return void response.writeHead(403).end();
+    try {
+      if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
+      await stat(file);
+    } catch {
+      return void response.writeHead(404).end('not found');
+    }
+    response.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
+    createReadStream(file).pipe(response);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Debian's Chromium, headless; nothing downloads a browser. */
+export function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-gpu',
+    ],
+  });
+}
+
+/** Collects a page's console warnings and errors, and fails loudly on uncaught page errors. */
+export function watchConsole(page: Page): { warnings: string[]; errors: string[] } {
+  const seen = { warnings: [] as string[], errors: [] as string[] };
+  page.on('console', (message) => {
+    if (message.type() === 'warning') seen.warnings.push(message.text());
+    if (message.type() === 'error') seen.errors.push(message.text());
+  });
+  page.on('pageerror', (error) => seen.errors.push(`${error.name}: ${error.message}`));
+  return seen;
+}
+
+/** choose(n, k) by the multiplicative formula, independent of the demo's Pascal recursion. */
+export function chooseReference(n: number, k: number): bigint {
+  let value = 1n;
+  for (let i = 1; i <= k; i++) value = (value * BigInt(n - k + i)) / BigInt(i);
+  return value;
+}
+
+/** The labels of the instances in the graph of choose(n, k). */
+export function chooseGraph(n: number, k: number): Set<string> {
+  const seen = new Set<string>();
+  const stack: [number, number][] = [[n, k]];
+  while (stack.length > 0) {
+    const [i, j] = stack.pop() as [number, number];
+    const label = `choose(${i},${j})`;
+    if (seen.has(label)) continue;
+    seen.add(label);
+    if (0 < j && j < i) stack.push([i - 1, j - 1], [i - 1, j]);
+  }
+  return seen;
+}
+
+/** The instances of choose(n, k)'s graph from which choose(a, b) is reachable, it included. */
+export function chooseDownstream(n: number, k: number, a: number, b: number): Set<string> {
+  const downstream = new Set<string>();
+  for (const label of chooseGraph(n, k)) {
+    const [i, j] = label.slice(7, -1).split(',').map(Number) as [number, number];
+    if (chooseGraph(i, j).has(`choose(${a},${b})`)) downstream.add(label);
+  }
+  return downstream;
+}
