@@ -173,6 +173,12 @@ describe('results that cannot be stored', () => {
       }),
       'value',
     ],
+    [
+      'an unregistered Error subclass',
+      () => ({ failures: [new (class ParseError extends Error {})()] }),
+      'value.failures[0]',
+    ],
+    ['a function on an error', () => Object.assign(new Error('x'), { retry() {} }), 'value.retry'],
     ['a function in a registered class', () => Object.assign(new Point(1, 2), { f: () => 0 }), 'value.f'],
   ];
   for (const [kind, make, path] of cases) {

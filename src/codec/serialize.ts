@@ -1,6 +1,7 @@
 import SuperJSON from 'superjson';
 import { describe, SerializationError } from '../errors.js';
-import { objectFromEntries, type ReferenceAnnotations, restoreReferences } from './references.js';
+import { type ReferenceAnnotations, restoreReferences } from './references.js';
+import { isBuiltinError, registerTransformers } from './transformers.js';
 
 /**
  * The superjson instance that stores task results. Register your own classes on it (not on the
@@ -75,39 +76,7 @@ serializer.registerCustom<ArrayBuffer, Placeholder>(
   'ArrayBuffer',
 );
 
-// superjson refuses objects with the keys below (its guard against prototype pollution) and
-// forgets a null prototype: such objects are stored as lists of entries, and rebuilt with
-// defineProperty, which never touches a prototype.
-const guardedKeys = ['__proto__', 'constructor', 'prototype'];
-// The entries' values are still walked by superjson: typed as JSON only to satisfy its signature.
-type Entries = [string, string][];
-for (const [name, prototype] of [
-  ['Entries', Object.prototype],
-  ['NullPrototype', null],
-] as const) {
-  serializer.registerCustom<Record<string, unknown>, Entries>(
-    {
-      isApplicable: (value): value is Record<string, unknown> =>
-        typeof value === 'object' &&
-        value !== null &&
-        Object.getPrototypeOf(value) === prototype &&
-        (prototype === null || guardedKeys.some((key) => Object.hasOwn(value, key))),
-      serialize: (object) => Object.entries(object) as Entries,
-      deserialize: (entries) => objectFromEntries(entries, prototype) as Record<string, unknown>,
-    },
-    name,
-  );
-}
-
-// superjson stores an invalid Date as null; keep it a Date.
-serializer.registerCustom<Date, null>(
-  {
-    isApplicable: (value): value is Date => value instanceof Date && Number.isNaN(value.getTime()),
-    serialize: () => null,
-    deserialize: () => new Date(Number.NaN),
-  },
-  'InvalidDate',
-);
+registerTransformers(serializer);
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -196,7 +165,6 @@ function findUnstorable(value: unknown, path: string, ancestors: Set<object>): s
     value instanceof Set ||
     value instanceof Date ||
     value instanceof RegExp ||
-    value instanceof Error ||
     value instanceof URL;
   if (!known) {
     return `${path} is an instance of ${className(value)}, which superjson does not know: register it with serializer.registerClass or serializer.registerCustom`;
@@ -225,8 +193,11 @@ function findUnstorable(value: unknown, path: string, ancestors: Set<object>): s
         const problem = findUnstorable(value[i], `${path}[${i}]`, ancestors);
         if (problem) return problem;
       }
-    } else if (plain || registered) {
-      for (const [key, item] of Object.entries(value)) {
+    } else if (plain || registered || isBuiltinError(value)) {
+      const entries: [string, unknown][] = Object.entries(value);
+      if (value instanceof Error && Object.hasOwn(value, 'cause')) entries.push(['cause', value.cause]);
+      if (value instanceof AggregateError) entries.push(['errors', value.errors]);
+      for (const [key, item] of entries) {
         const itemPath = `${path}${/^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`}`;
         const problem = findUnstorable(item, itemPath, ancestors);
         if (problem) return problem;
