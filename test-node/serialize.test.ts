@@ -233,6 +233,18 @@ describe('results that cannot be stored', () => {
     assert.equal(value.dictionary.shared, value.shared);
   });
 
+  test('a symbol works once registered, and comes back as the same symbol', async () => {
+    const store = memoryStore();
+    const red = Symbol('red');
+    const color = task('color', () => () => ({ color: red }));
+    await assert.rejects(color().run({ store }), (error: TaskFailedError) => error.cause instanceof SerializationError);
+    serializer.registerSymbol(red, 'red');
+    assert.equal((await color().run({ store })).color, red);
+    const { value, cached } = await runOnce(color(), store);
+    assert.ok(cached);
+    assert.equal(value.color, red);
+  });
+
   test('an instance of a class works once registered, and comes back as that class', async () => {
     class Money {
       amount: bigint;

@@ -143,7 +143,10 @@ export function deserialize(bytes: Uint8Array): unknown {
  */
 function findUnstorable(value: unknown, path: string, ancestors: Set<object>): string | undefined {
   if (typeof value === 'function') return `${path} is a function, which cannot be stored`;
-  if (typeof value === 'symbol') return `${path} is a symbol, which cannot be stored`;
+  if (typeof value === 'symbol') {
+    if (serializer.symbolRegistry.getIdentifier(value) !== undefined) return undefined;
+    return `${path} is a symbol, which cannot be stored unless registered with serializer.registerSymbol`;
+  }
   if (typeof value !== 'object' || value === null) return undefined;
   if (ancestors.has(value)) return undefined; // shared and cyclic references are restored
   const custom = serializer.customTransformerRegistry.findApplicable(value) !== undefined;
