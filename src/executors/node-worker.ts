@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { serve } from '../worker.js';
@@ -40,7 +41,7 @@ async function registerTsx(from: string): Promise<void> {
       const require = createRequire(from);
       const manifest = require.resolve('tsx/package.json');
       const { exports } = JSON.parse(readFileSync(manifest, 'utf8'));
-      api = await import(new URL(exports['./esm/api'].import.default, `file://${manifest}`).href);
+      api = await import(new URL(exports['./esm/api'].import.default, pathToFileURL(manifest)).href);
     } catch {}
   }
   api?.register();

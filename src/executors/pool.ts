@@ -130,7 +130,7 @@ class Pool implements PoolExecutor {
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      for (const pending of this.#queue.splice(0)) settle(pending).reject(closed(pending.job));
+      for (const pending of this.#queue.splice(0)) detach(pending).reject(closed(pending.job));
       const stopping = [...this.#slots].map((slot) => this.#retire(slot, undefined));
       await Promise.all(stopping);
     })();
@@ -149,7 +149,7 @@ class Pool implements PoolExecutor {
         try {
           slot = this.#start();
         } catch (error) {
-          settle(this.#queue.shift()!).reject(error);
+          detach(this.#queue.shift()!).reject(error);
           continue;
         }
       }
@@ -173,7 +173,7 @@ class Pool implements PoolExecutor {
 
   #post(slot: Slot, pending: Pending): void {
     const { job, context } = pending;
-    settle(pending); // once posted, it runs to the end: a cancelled run waits for it
+    detach(pending); // once posted, it runs to its end: a cancelled run waits for it
     slot.current = pending;
     slot.worker.busy(true);
     const movable = this.#transfer ? context.released : undefined;
@@ -189,14 +189,14 @@ class Pool implements PoolExecutor {
       (outcome) => {
         if (slot.current !== pending) return; // the worker died or the pool closed meanwhile
         this.#release(slot);
-        if (outcome.ok) settle(pending).resolve(outcome.value);
-        else settle(pending).reject(fromEnvelope(outcome.thrown));
+        if (outcome.ok) pending.resolve(outcome.value);
+        else pending.reject(fromEnvelope(outcome.thrown));
       },
       (error: unknown) => {
         // Comlink itself failed: the job or its value could not be cloned.
         if (slot.current !== pending) return;
         this.#release(slot);
-        settle(pending).reject(unsent(job, error));
+        pending.reject(unsent(job, error));
       },
     );
   }
@@ -214,12 +214,12 @@ class Pool implements PoolExecutor {
     if (slot.dead) return;
     const pending = slot.current;
     void this.#retire(slot, reason);
-    if (pending && !this.#closing) {
+    if (pending) {
       const error = new CheckpointError(
         `${slot.name} stopped while computing ${label(pending.job)}: ${describeReason(reason)}`,
         { cause: reason },
       );
-      settle(pending).reject(error);
+      pending.reject(error);
     }
     this.#dispatch();
   }
@@ -232,13 +232,13 @@ class Pool implements PoolExecutor {
     if (at >= 0) this.#idle.splice(at, 1);
     const pending = slot.current;
     slot.current = undefined;
-    if (pending && reason === undefined) settle(pending).reject(closed(pending.job));
+    if (pending && reason === undefined) pending.reject(closed(pending.job));
     return slot.worker.terminate().catch(() => {});
   }
 }
 
-/** Detaches the abort listener of a job that is posted or about to be settled. */
-function settle(pending: Pending): Pending {
+/** Detaches the abort listener of a job leaving the queue; returns the job. */
+function detach(pending: Pending): Pending {
   if (pending.onAbort) {
     pending.context.signal?.removeEventListener('abort', pending.onAbort);
     pending.onAbort = undefined;
