@@ -141,7 +141,12 @@ async function runOnce(): Promise<void> {
   delete result.dataset.value;
   try {
     const value = await root.run({ executor: executor(), onEvent, signal });
-    result.textContent = `choose(${n}, ${k}) = ${value.toLocaleString('en-US')}`;
+    // Long answers may wrap, but only after a digit group's comma.
+    const groups = value.toLocaleString('en-US').split(',');
+    result.replaceChildren(
+      `choose(${n}, ${k}) = `,
+      ...groups.flatMap((group, i) => (i === 0 ? [group] : [',', document.createElement('wbr'), group])),
+    );
     result.dataset.value = value.toString();
   } catch (error) {
     if (error instanceof AbortError) return;
@@ -166,8 +171,10 @@ function tick(): void {
   if (ticking) return;
   ticking = requestAnimationFrame(() => {
     ticking = 0;
+    // A frame that comes after the run ended must not overwrite its final figures.
+    if (document.body.dataset.state !== 'running') return;
     render((performance.now() - started) / 1000);
-    if (document.body.dataset.state === 'running') tick();
+    tick();
   });
 }
 

@@ -121,6 +121,14 @@ describe('the choose(n, k) demo', { timeout: 150_000 }, () => {
     assert.ok(new Set(ranOn).size >= 2, `several workers computed instances, got ${[...new Set(ranOn)]}`);
     const listed = await page.$$eval('#worker-list li', (items) => items.map((item) => item.dataset.worker));
     assert.deepEqual(sorted(listed as string[]), sorted(new Set(ranOn as string[])));
+
+    // The delay is not part of the cache key: moving the slider (keyboard: End) invalidates nothing.
+    await page.focus('#delay');
+    await page.keyboard.press('End');
+    assert.equal(await page.textContent('#delay-value'), '500 ms');
+    const again = await runAfter(page, () => page.click('#compute'));
+    assert.equal(again.counters.cached, chooseGraph(8, 4).size);
+    assert.equal(again.counters.computed, 0);
     await context.close();
   });
 
