@@ -220,6 +220,10 @@ export const storeCases: readonly StoreCase[] = [
       await first.write('task', '[2]', after);
       await expectEntry(open(), 'task', after, 'written after a clear elsewhere');
       await expectKeys(first, 'task', ['[2]'], 'after a clear elsewhere');
+      if (first.lock) {
+        await open().clear('task');
+        await (await first.lock('task', '[3]'))();
+      }
     },
   },
   {

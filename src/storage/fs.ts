@@ -37,6 +37,25 @@ export function fsStore(options: FsStoreOptions = {}): Store {
   const fileName = (key: string) => `${createHash('sha256').update(key).digest('hex')}.entry`;
   const entryPath = (folder: string, key: string) => join(folderPath(folder), fileName(key));
 
+  /**
+   * Runs `action` in an existing folder. A folder removed since this store made it (cleared
+   * through another store object or by another process) is made again, and `action` retried.
+   */
+  async function inFolder<T>(dir: string, action: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      if (!made.has(dir)) {
+        await mkdir(dir, { recursive: true });
+        made.add(dir);
+      }
+      try {
+        return await action();
+      } catch (error) {
+        if (!isMissing(error) || attempt > 0) throw error;
+        made.delete(dir);
+      }
+    }
+  }
+
   async function readHeader(path: string): Promise<{ meta: EntryMeta; size: number; valueStart: number } | undefined> {
     const file = await openIfExists(path);
     if (!file) return undefined;
@@ -80,13 +99,8 @@ export function fsStore(options: FsStoreOptions = {}): Store {
       return new Uint8Array(bytes.buffer, bytes.byteOffset + header.valueStart, header.meta.size);
     },
     async write(folder, key, { meta, value }) {
-      const dir = folderPath(folder);
       const path = entryPath(folder, key);
-      const attempt = async () => {
-        if (!made.has(dir)) {
-          await mkdir(dir, { recursive: true });
-          made.add(dir);
-        }
+      await inFolder(folderPath(folder), async () => {
         const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
         const file = await open(temporary, 'w');
         try {
@@ -100,23 +114,11 @@ export function fsStore(options: FsStoreOptions = {}): Store {
           await rm(temporary, { force: true });
           throw error;
         }
-      };
-      try {
-        await attempt();
-      } catch (error) {
-        // Another store object (or process) may have cleared the folder since we made it.
-        if (!isMissing(error)) throw error;
-        made.delete(dir);
-        await attempt();
-      }
+      });
     },
-    async lock(folder, key) {
-      const dir = folderPath(folder);
-      if (!made.has(dir)) {
-        await mkdir(dir, { recursive: true });
-        made.add(dir);
-      }
-      return lockFile(`${entryPath(folder, key)}.lock`, { staleMs: 10_000, heartbeatMs: 2_000 });
+    lock(folder, key) {
+      const path = `${entryPath(folder, key)}.lock`;
+      return inFolder(folderPath(folder), () => lockFile(path, { staleMs: 10_000, heartbeatMs: 2_000 }));
     },
     async delete(folder, key) {
       await rm(entryPath(folder, key), { force: true });
