@@ -204,6 +204,12 @@ describe('the choose(n, k) demo', { timeout: 150_000 }, () => {
       chooseGraph(10, 3).size,
       'answered from IndexedDB, served by the service worker',
     );
+    assert.ok(await page.evaluate(() => navigator.serviceWorker.controller !== null), 'the page is controlled');
+    // Computing needs the worker's own chunk: it was precached too.
+    const recomputed = await runAfter(page, () => page.click('[data-label="choose(5,1)"]'));
+    assert.equal(recomputed.value, '120');
+    assert.deepEqual(sorted(recomputed.computed), sorted(chooseDownstream(10, 3, 5, 1)));
+    assert.ok(page.workers().length >= 1, 'the pool started workers offline');
     await context.close();
   });
 });
