@@ -8,7 +8,7 @@
  * @module
  */
 
-// Objects rebuilt from a list of entries (see serialize.ts): a path runs through them as through
+// Objects rebuilt from a list of entries (see transformers.ts): a path runs through them as through
 // a Map, by row, then 0 for the key or 1 for the value.
 const rebuilt = new WeakSet<object>();
 
@@ -103,7 +103,11 @@ function getDeep(root: unknown, path: readonly string[]): unknown {
   return value;
 }
 
-/** Puts `object` at a path, keeping the order of any Set or Map it is a member or key of. */
+/**
+ * Puts `object` at a path, keeping the order of any Set or Map it is a member or key of. Such a
+ * replacement rebuilds that Set or Map: linear in its size, and needed only for a shared object
+ * that is a Set member or Map key and also has a shorter path elsewhere.
+ */
 function setDeep(root: unknown, path: readonly string[], object: unknown): unknown {
   if (path.length === 0) return object;
   let parent = root;
