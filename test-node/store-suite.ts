@@ -1,11 +1,12 @@
 /**
  * The conformance suite every store passes, in the manner of unstorage's `testDriver`. The cases
- * are platform-neutral (no Node.js import), so that a browser test can run the same `storeCases`
+ * are platform-neutral (no Node.js import; fast-check runs anywhere), so that a browser test can run the same `storeCases`
  * inside a page on real IndexedDB; `testStore` registers them with a `describe`/`test` pair such
  * as `node:test`'s.
  * @module
  */
 import type { Entry, EntryMeta, Store } from 'checkpoint-tool';
+import fc from 'fast-check';
 
 /**
  * Opens the store under test. Each call of a {@link MakeStore} gives a fresh, empty location; each
@@ -291,6 +292,56 @@ export const storeCases: readonly StoreCase[] = [
       const winner = rivals.find((entry) => entry.meta.size === meta?.size);
       if (!winner) throw new Error(`no rival has the size ${meta?.size}`);
       await expectEntry(store, 'task', winner, 'the winning write');
+    },
+  },
+  {
+    name: 'random sequences of writes, deletes and clears agree with a reference model',
+    async run(open) {
+      const folders = ['t', 't.a', 'ta'];
+      const keys = ['[1]', '[2]', '["a/b"]', '__proto__', 'ü'];
+      const operation = fc.oneof(
+        fc.record({ op: fc.constant('write' as const), folder: fc.nat(2), key: fc.nat(4), length: fc.nat(300) }),
+        fc.record({ op: fc.constant('delete' as const), folder: fc.nat(2), key: fc.nat(4) }),
+        fc.record({ op: fc.constant('clear' as const), folder: fc.nat(2) }),
+        fc.record({ op: fc.constant('check' as const), folder: fc.nat(2), key: fc.nat(4) }),
+      );
+      let runs = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.array(operation, { maxLength: 25 }), fc.boolean(), async (operations, reopen) => {
+          let store = open();
+          for (const folder of folders) await store.clear(folder);
+          const model = new Map<string, Map<string, Entry>>(folders.map((folder) => [folder, new Map()]));
+          for (const [i, step] of operations.entries()) {
+            const folder = folders[step.folder] as string;
+            const entries = model.get(folder) as Map<string, Entry>;
+            if (step.op === 'clear') {
+              await store.clear(folder);
+              entries.clear();
+              continue;
+            }
+            const key = keys[step.key] as string;
+            if (step.op === 'write') {
+              const entry = entryOf(key, bytesOf(`${runs}-${i}`, step.length), { stamp: `${runs}-${i}` });
+              await store.write(folder, key, entry);
+              entries.set(key, entry);
+            } else if (step.op === 'delete') {
+              await store.delete(folder, key);
+              entries.delete(key);
+            } else {
+              const entry = entries.get(key);
+              if (entry) await expectEntry(store, folder, entry, `step ${i}`);
+              else await expectNone(store, folder, key, `step ${i}`);
+            }
+            if (reopen) store = open();
+          }
+          for (const [folder, entries] of model) {
+            await expectKeys(store, folder, [...entries.keys()], 'at the end');
+            for (const entry of entries.values()) await expectEntry(store, folder, entry, 'at the end');
+          }
+          runs++;
+        }),
+        { numRuns: 40 },
+      );
     },
   },
   {
