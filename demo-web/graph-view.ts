@@ -17,6 +17,10 @@ export interface GraphNode {
   worker?: string;
   /** Milliseconds from start to stored result. */
   duration?: number;
+  /** Why it failed. */
+  error?: string;
+  /** Whether the user broke it: it throws when computed. */
+  broken?: boolean;
 }
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -40,6 +44,8 @@ export function describeNode(node: GraphNode, workerNumber: (worker: string) => 
     text += ` on ${node.worker} (#${workerNumber(node.worker)})`;
   }
   if (node.duration !== undefined && node.state !== 'running') text += ` in ${Math.round(node.duration)} ms`;
+  if (node.state === 'failed' && node.error) text += `: ${node.error}`;
+  if (node.broken) text += ' (broken: activate it to repair it)';
   return text;
 }
 
@@ -168,12 +174,16 @@ export class GraphView {
     const element = this.#elements.get(node.label);
     if (!element) return;
     element.dataset.state = node.state;
+    element.classList.toggle('broken', node.broken === true);
     if (node.worker === undefined) delete element.dataset.worker;
     else element.dataset.worker = node.worker;
     const shown = node.worker !== undefined && node.state !== 'cached' && node.state !== 'waiting';
     (element.children[1] as SVGTextElement).textContent = shown ? String(this.#workerNumber(node.worker!)) : '';
     const description = describeNode(node, this.#workerNumber);
-    element.setAttribute('aria-label', `${description}. Press Enter to clear it and rerun.`);
+    element.setAttribute(
+      'aria-label',
+      `${description}. Press Enter to ${node.broken ? 'repair' : 'clear'} it and rerun.`,
+    );
     (element.children[2] as SVGTitleElement).textContent = description;
   }
 

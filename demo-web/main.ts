@@ -6,6 +6,7 @@
 import { AbortError, type RunEvent } from 'checkpoint-tool/browser';
 import { describeNode, type GraphNode, GraphView } from './graph-view.js';
 import { choose, type DemoSettings } from './tasks.js';
+import { readHash, writeHash } from './url-state.js';
 import { createPool, type DemoPool } from './workers.js';
 
 const byId = <T extends Element = HTMLElement>(id: string) => document.getElementById(id) as unknown as T;
@@ -20,6 +21,8 @@ const summary = byId('summary');
 const errorBox = byId('error');
 const info = byId('node-info');
 const workerList = byId('worker-list');
+const breakButton = byId<HTMLButtonElement>('break-mode');
+const brokenList = byId('broken-list');
 const counters = {
   total: byId('count-total'),
   computed: byId('count-computed'),
@@ -36,7 +39,7 @@ const hint = info.textContent ?? '';
 let infoNode: GraphNode | undefined;
 const view = new GraphView(byId<SVGSVGElement>('graph'), {
   workerNumber,
-  onActivate: (node) => request(() => choose(node.n, node.k).clear()),
+  onActivate: (node) => activate(node),
   onFocus: (node) => {
     infoNode = node;
     info.textContent = node ? describeNode(node, workerNumber) : hint;
@@ -44,7 +47,25 @@ const view = new GraphView(byId<SVGSVGElement>('graph'), {
 });
 
 let pool: DemoPool | undefined;
-const settings = (): DemoSettings => ({ type: 'demo-settings', delay: Number(delayInput.value) });
+/** The instances the user broke, as `'n,k'`. */
+const broken = new Set<string>();
+const settings = (): DemoSettings => ({ type: 'demo-settings', delay: Number(delayInput.value), broken: [...broken] });
+
+/** Clicking an instance clears it and reruns; in break mode it also breaks it; a broken one is repaired. */
+function activate(node: GraphNode): void {
+  const key = `${node.n},${node.k}`;
+  if (broken.has(key)) broken.delete(key);
+  else if (breakButton.getAttribute('aria-pressed') === 'true') broken.add(key);
+  showBroken();
+  request(() => choose(node.n, node.k).clear());
+}
+
+function showBroken(): void {
+  pool?.apply(settings());
+  writeHash(fields, broken);
+  brokenList.textContent =
+    broken.size === 0 ? '' : `Broken: ${[...broken].map((key) => `choose(${key.replace(',', ', ')})`).join(', ')}`;
+}
 
 function executor() {
   const size = Number(workersInput.value);
@@ -91,7 +112,14 @@ async function runOnce(): Promise<void> {
     const same = view.nodes.length === planned.length && view.nodes.at(-1)?.label === root.label;
     if (same) {
       for (const node of view.nodes) {
-        Object.assign(node, { state: 'waiting', worker: undefined, duration: undefined });
+        const isBroken = broken.has(`${node.n},${node.k}`);
+        Object.assign(node, {
+          state: 'waiting',
+          worker: undefined,
+          duration: undefined,
+          error: undefined,
+          broken: isBroken,
+        });
         view.changed(node);
       }
     } else {
@@ -103,7 +131,7 @@ async function runOnce(): Promise<void> {
   const onEvent = (event: RunEvent) => {
     if (event.type === 'planned') {
       const [i, j] = event.instance.args as [number, number];
-      planned.push({ label: event.instance.label, n: i, k: j, state: 'waiting' });
+      planned.push({ label: event.instance.label, n: i, k: j, state: 'waiting', broken: broken.has(`${i},${j}`) });
       return;
     }
     show();
@@ -122,7 +150,11 @@ async function runOnce(): Promise<void> {
       node.state = event.type === 'finished' ? 'computed' : event.type;
       if (event.type !== 'skipped') node.duration = event.duration;
       if (event.type === 'finished') count.computed++;
-      if (event.type === 'failed') count.failed++;
+      if (event.type === 'failed') {
+        count.failed++;
+        const cause = event.error.cause;
+        node.error = cause instanceof Error ? `${cause.name}: ${cause.message}` : event.error.message;
+      }
       const worker = node.worker === undefined ? undefined : workers.get(node.worker);
       if (worker && event.type !== 'skipped') {
         worker.ran++;
@@ -140,7 +172,8 @@ async function runOnce(): Promise<void> {
   result.textContent = `Computing choose(${n}, ${k})…`;
   delete result.dataset.value;
   try {
-    const value = await root.run({ executor: executor(), onEvent, signal });
+    // keepGoing: after a failure, everything that does not depend on it is still computed.
+    const value = await root.run({ executor: executor(), onEvent, signal, keepGoing: true });
     // Long answers may wrap, but only after a digit group's comma.
     const groups = value.toLocaleString('en-US').split(',');
     result.replaceChildren(
@@ -200,47 +233,35 @@ function render(seconds: number): void {
   if (workers.size === 0) workerList.innerHTML = '<li class="none">No worker has run a task yet.</li>';
 }
 
-function readHash(): void {
-  const params = new URLSearchParams(location.hash.slice(1));
-  for (const [name, input] of [
-    ['n', nInput],
-    ['k', kInput],
-    ['delay', delayInput],
-    ['workers', workersInput],
-  ] as const) {
-    const value = params.get(name);
-    if (value !== null && value !== '') input.value = value;
-  }
-  delayOutput.value = `${delayInput.value} ms`;
-}
-
-function writeHash(): void {
-  const params = new URLSearchParams({
-    n: nInput.value,
-    k: kInput.value,
-    delay: delayInput.value,
-    workers: workersInput.value,
-  });
-  history.replaceState(null, '', `#${params}`);
-}
+const fields = { n: nInput, k: kInput, delay: delayInput, workers: workersInput };
 
 form.addEventListener('submit', (event) => {
   event.preventDefault();
   if (!form.reportValidity()) return;
-  writeHash();
+  writeHash(fields, broken);
   request();
 });
 delayInput.addEventListener('input', () => {
   delayOutput.value = `${delayInput.value} ms`;
   pool?.apply(settings());
-  writeHash();
+  writeHash(fields, broken);
 });
-workersInput.addEventListener('change', writeHash);
-byId('clear-all').addEventListener('click', () => request(() => choose.clear()));
+workersInput.addEventListener('change', () => writeHash(fields, broken));
+byId('clear-all').addEventListener('click', () => {
+  broken.clear();
+  showBroken();
+  request(() => choose.clear());
+});
+breakButton.addEventListener('click', () => {
+  const pressed = breakButton.getAttribute('aria-pressed') !== 'true';
+  breakButton.setAttribute('aria-pressed', String(pressed));
+});
 
 if (typeof indexedDB === 'undefined') byId('no-idb').hidden = false;
 if (import.meta.env.PROD && 'serviceWorker' in navigator) {
   navigator.serviceWorker.register('./sw.js').catch((error) => console.warn('Offline mode unavailable:', error));
 }
-readHash();
+readHash(fields, broken);
+delayOutput.value = `${delayInput.value} ms`;
+showBroken();
 request();

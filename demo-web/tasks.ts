@@ -10,13 +10,17 @@ export interface DemoSettings {
   readonly type: 'demo-settings';
   /** The artificial delay of every computation, in milliseconds. */
   readonly delay: number;
+  /** The instances the user broke, as `'n,k'`: their computation throws. */
+  readonly broken: readonly string[];
 }
 
 let delay = 0;
+let broken = new Set<string>();
 
-/** Sets the artificial delay of the computations that run in this thread. */
+/** Sets the artificial delay and the broken instances of the computations in this thread. */
 export function applySettings(settings: DemoSettings): void {
   delay = Math.max(0, settings.delay);
+  broken = new Set(settings.broken);
 }
 
 /** Whether a message is {@link DemoSettings}. */
@@ -24,9 +28,13 @@ export function isSettings(message: unknown): message is DemoSettings {
   return typeof message === 'object' && message !== null && (message as DemoSettings).type === 'demo-settings';
 }
 
-// The delay is read when a computation runs, so it is not part of any instance's arguments: moving
-// the slider makes the next computations slower or faster but never invalidates a cached result.
-const pause = () => (delay > 0 ? new Promise<void>((resolve) => setTimeout(resolve, delay)) : Promise.resolve());
+// The settings are read when a computation runs, so they are not part of any instance's arguments:
+// moving the slider makes the next computations slower or faster but never invalidates a cached
+// result, and breaking an instance only matters once it is cleared and computed again.
+async function work(n: number, k: number): Promise<void> {
+  if (delay > 0) await new Promise<void>((resolve) => setTimeout(resolve, delay));
+  if (broken.has(`${n},${k}`)) throw new Error(`choose(${n}, ${k}) was broken on purpose, from the page`);
+}
 
 /**
  * The binomial coefficient by Pascal's rule, as BigInt: exact far beyond 2^53 (choose(60, 30) is
@@ -36,13 +44,13 @@ const pause = () => (delay > 0 ? new Promise<void>((resolve) => setTimeout(resol
 export const choose = task('choose', (n: number, k: number): Compute<bigint> => {
   if (!Number.isInteger(n) || !Number.isInteger(k) || k < 0 || k > n) {
     return async () => {
-      await pause();
+      await work(n, k);
       throw new RangeError(`choose(n, k) needs whole numbers with 0 ≤ k ≤ n, got n = ${n} and k = ${k}`);
     };
   }
   if (k === 0 || k === n) {
     return async () => {
-      await pause();
+      await work(n, k);
       return 1n;
     };
   }
@@ -50,7 +58,7 @@ export const choose = task('choose', (n: number, k: number): Compute<bigint> => 
     choose(n - 1, k - 1),
     choose(n - 1, k),
   )(async (a, b) => {
-    await pause();
+    await work(n, k);
     return a + b;
   });
 });

@@ -8,6 +8,7 @@ export interface RunView {
   computed: string[];
   cached: string[];
   failed: string[];
+  skipped: string[];
   /** The counters as displayed. */
   counters: { total: number; computed: number; cached: number; failed: number };
   error: string | undefined;
@@ -52,6 +53,7 @@ const readScript = `(() => {
     computed: labels('computed'),
     cached: labels('cached'),
     failed: labels('failed'),
+    skipped: labels('skipped'),
     counters: {
       total: number('count-total'),
       computed: number('count-computed'),

@@ -150,6 +150,40 @@ describe('the choose(n, k) demo', { timeout: 150_000 }, () => {
     await context.close();
   });
 
+  test('a broken instance fails in its worker: its downstream is skipped, the rest computed', async () => {
+    const [n, k] = [10, 5];
+    const graph = chooseGraph(n, k);
+    const downstream = chooseDownstream(n, k, 5, 2);
+    const { context, page } = await openDemo(`n=${n}&k=${k}&delay=0&broken=5,2`);
+    const broken = await nextRun(page, 0);
+    assert.equal(broken.value, undefined);
+    assert.deepEqual(broken.failed, ['choose(5,2)']);
+    assert.deepEqual(sorted(broken.skipped), sorted([...downstream].filter((label) => label !== 'choose(5,2)')));
+    assert.equal(broken.computed.length, graph.size - downstream.size, 'everything else is still computed');
+    assert.match(broken.error ?? '', /choose\(5,2\) failed: Error: choose\(5, 2\) was broken on purpose/);
+    assert.match((await page.textContent('#broken-list')) ?? '', /Broken: choose\(5, 2\)/);
+    await page.screenshot({ path: `${screenshotDir}demo-broken.png`, fullPage: true });
+
+    // Clicking it repairs it: it and its downstream are computed, the rest read from the cache.
+    const repaired = await runAfter(page, () => page.click('[data-label="choose(5,2)"]'));
+    assert.equal(repaired.value, chooseReference(n, k).toString());
+    assert.deepEqual(sorted(repaired.computed), sorted(downstream));
+    assert.equal(repaired.counters.cached, graph.size - downstream.size);
+    assert.equal(repaired.error, undefined);
+    assert.equal(await page.textContent('#broken-list'), '');
+
+    // In break mode, a click breaks the instance.
+    await page.click('#break-mode');
+    assert.equal(await page.getAttribute('#break-mode', 'aria-pressed'), 'true');
+    const again = await runAfter(page, () => page.click('[data-label="choose(3,1)"]'));
+    assert.deepEqual(again.failed, ['choose(3,1)']);
+    const below = chooseDownstream(n, k, 3, 1);
+    assert.deepEqual(sorted(again.skipped), sorted([...below].filter((label) => label !== 'choose(3,1)')));
+    assert.equal(again.counters.cached, graph.size - below.size);
+    assert.match(page.url(), /broken=3,1$/);
+    await context.close();
+  });
+
   test('is usable with the keyboard alone', async () => {
     const [n, k] = [9, 4];
     const { context, page } = await openDemo('n=3&k=1&delay=0');
@@ -164,9 +198,11 @@ describe('the choose(n, k) demo', { timeout: 150_000 }, () => {
       await page.keyboard.press('Enter');
     });
     assert.equal(typed.value, '126');
-    // From the last control, Tab reaches the graph, on the answer; arrows move between instances:
-    // up to the nearest node of the row above (the left one on a tie), right along the row.
+    // From the controls, Tab reaches the graph (one tab stop), on the answer; arrows move between
+    // instances: up to the nearest node of the row above (the left one on a tie), right along a row.
     await page.focus('#clear-all');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'break-mode');
     await page.keyboard.press('Tab');
     const focused = () => page.evaluate(() => (document.activeElement as HTMLElement).dataset.label);
     assert.equal(await focused(), 'choose(9,4)');
