@@ -10,4 +10,4 @@ setDefaultStore(() => fsStore());
 
 export * from './core.js';
 export { type NodePoolOptions, nodePool } from './executors/node-pool.js';
-export { type FsStoreOptions, fsStore } from './storage/fs.js';
+export { type CorruptEntry, type FsStoreOptions, fsStore } from './storage/fs.js';

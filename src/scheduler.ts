@@ -1,11 +1,14 @@
 import { decodeValue, encodeEntry } from './codec/entry.js';
-import { AbortError, CheckpointError, RunFailedError, TaskFailedError } from './errors.js';
+import { AbortError, CheckpointError, describe, RunFailedError, TaskFailedError } from './errors.js';
 import type { RunEvent } from './events.js';
 import type { Executor } from './executors/types.js';
 import type { Graph } from './graph.js';
 import type { Instance, TaskDefinition } from './instance.js';
 import { isFresh, type Plan } from './plan.js';
 import type { EntryMeta, Store } from './storage/types.js';
+
+/** What a read gives for a value that is not stored. */
+const MISSING: unique symbol = Symbol('missing');
 
 /** What one execution of a planned graph needs. */
 export interface ScheduleContext {
@@ -125,42 +128,25 @@ class Scheduler {
 
   async #start(lane: Lane, i: number): Promise<void> {
     const instance = this.#nodes[i] as Instance<unknown>;
-    const { executor, emit, now, signal, store } = this.#context;
+    const { emit, now, signal } = this.#context;
     this.#running++;
     lane.running++;
     this.#started[i] = 1;
     const began = now();
-    let unlock: (() => Promise<void>) | undefined;
     try {
-      const dependencies = this.#context.graph.dependencies[i] as number[];
-      const inputStamps = dependencies.map((j) => this.#stamps[j] as string);
-      if (store.lock) {
-        // Another process or tab may be computing this very entry: wait for it, then reuse its result.
-        unlock = await store.lock(instance.task.id, instance.key);
-        const meta = await store.readMeta(instance.task.id, instance.key);
-        if (meta && isFresh(meta, instance, inputStamps)) {
-          for (const j of dependencies) this.#release(j);
-          this.#metas[i] = meta;
-          emit?.({ type: 'cached', instance, time: now() });
-          this.#completed(i, meta.stamp);
-          return;
-        }
-      }
-      let inputs = dependencies.map((j) => (this.#values.has(j) ? this.#values.get(j) : this.#load(j)));
-      if (inputs.some((input) => input instanceof Promise)) inputs = await Promise.all(inputs);
-      for (const j of dependencies) this.#release(j);
       // An input that no other dependent still needs may be moved to a worker instead of copied.
-      const released = dependencies.map((j) => !this.#values.has(j) && !this.#loads.has(j));
-      const value = await executor.execute(
-        { task: instance.task.id, key: instance.key, args: instance.args, inputs },
-        { signal, released, started: (worker) => emit?.({ type: 'started', instance, time: now(), worker }) },
+      const released = (this.#context.graph.dependencies[i] as number[]).map(
+        (j) => this.#uses[j] === 1 && j !== this.#root,
       );
-      const stamp = `${this.#stampPrefix}${(this.#stampCount++).toString(36)}`;
-      const entry = encodeEntry(instance, value, stamp, inputStamps);
-      await store.write(instance.task.id, instance.key, entry);
-      if (this.#uses[i]! > 0 || i === this.#root) this.#values.set(i, value);
-      emit?.({ type: 'finished', instance, time: now(), duration: now() - began });
-      this.#completed(i, stamp);
+      const result = await this.#compute(i, released);
+      for (const j of this.#context.graph.dependencies[i] as number[]) this.#release(j);
+      if ('meta' in result) {
+        emit?.({ type: 'cached', instance, time: now() });
+      } else {
+        if (this.#uses[i]! > 0 || i === this.#root) this.#values.set(i, result.value);
+        emit?.({ type: 'finished', instance, time: now(), duration: now() - began });
+      }
+      this.#completed(i);
     } catch (cause) {
       if (cause instanceof AbortError && signal?.aborted) {
         this.#started[i] = 0; // the executor did not start it before the run was cancelled: skipped
@@ -171,35 +157,107 @@ class Scheduler {
         if (!this.#context.keepGoing) this.#stopping = true;
       }
     } finally {
-      await unlock?.().catch(() => {});
       this.#running--;
       lane.running--;
       this.#pump();
     }
   }
 
-  /** Records a node's result as available under `stamp` and releases its dependents. */
-  #completed(i: number, stamp: string): void {
-    this.#stamps[i] = stamp;
+  /**
+   * Computes one node from its inputs' values and stores the result under a new stamp. Where the
+   * store has locks, it first waits for any other process or tab computing the same entry, and
+   * reuses the entry that one stored if it is fresh for these inputs.
+   */
+  async #compute(i: number, released: readonly boolean[]): Promise<{ value: unknown } | { meta: EntryMeta }> {
+    const instance = this.#nodes[i] as Instance<unknown>;
+    const { executor, emit, now, signal, store } = this.#context;
+    const dependencies = this.#context.graph.dependencies[i] as number[];
+    const unlock = await store.lock?.(instance.task.id, instance.key);
+    try {
+      let inputs = dependencies.map((j) => (this.#values.has(j) ? this.#values.get(j) : this.#load(j)));
+      if (inputs.some((input) => input instanceof Promise)) inputs = await Promise.all(inputs);
+      // Read the stamps only now: loading an input may have recomputed it under a new stamp.
+      const inputStamps = dependencies.map((j) => this.#stamps[j] as string);
+      if (unlock) {
+        const meta = await store.readMeta(instance.task.id, instance.key);
+        if (meta && isFresh(meta, instance, inputStamps)) {
+          this.#metas[i] = meta;
+          this.#stamps[i] = meta.stamp;
+          return { meta };
+        }
+      }
+      const value = await executor.execute(
+        { task: instance.task.id, key: instance.key, args: instance.args, inputs },
+        { signal, released, started: (worker) => emit?.({ type: 'started', instance, time: now(), worker }) },
+      );
+      const stamp = `${this.#stampPrefix}${(this.#stampCount++).toString(36)}`;
+      await store.write(instance.task.id, instance.key, encodeEntry(instance, value, stamp, inputStamps));
+      this.#metas[i] = undefined;
+      this.#stamps[i] = stamp;
+      return { value };
+    } finally {
+      await unlock?.().catch(() => {});
+    }
+  }
+
+  /** Records a node's result as available and releases its dependents. */
+  #completed(i: number): void {
     for (const dependent of this.#context.graph.dependents[i] as number[]) {
       if (--this.#waiting[dependent]! === 0) this.#enqueue(dependent);
     }
   }
 
-  /** Reads a fresh node's stored value, once however many dependents need it. */
+  /**
+   * Reads a fresh node's stored value, once however many dependents need it. A value that is gone
+   * (evicted, or found corrupted and dropped by the store) or cannot be decoded is recomputed.
+   */
   #load(j: number): Promise<unknown> {
     let load = this.#loads.get(j);
     if (!load) {
-      const instance = this.#nodes[j] as Instance<unknown>;
-      const meta = this.#metas[j];
-      load = this.#context.store.readValue(instance.task.id, instance.key).then((bytes) => {
-        if (!meta || !bytes)
-          throw new CheckpointError(`${instance.label}: its cached value disappeared during the run`);
-        return decodeValue(meta, bytes);
-      });
+      load = this.#read(j).then(
+        (value) => (value === MISSING ? this.#recompute(j) : value),
+        (problem) => {
+          const label = (this.#nodes[j] as Instance<unknown>).label;
+          console.warn(
+            `checkpoint-tool: the cached value of ${label} is unreadable (${describe(problem)}); recomputing it`,
+          );
+          return this.#recompute(j);
+        },
+      );
       this.#loads.set(j, load);
     }
     return load;
+  }
+
+  /** Reads and decodes a stored value, or gives {@link MISSING}. */
+  async #read(j: number): Promise<unknown> {
+    const instance = this.#nodes[j] as Instance<unknown>;
+    const meta = this.#metas[j];
+    const bytes = meta && (await this.#context.store.readValue(instance.task.id, instance.key));
+    return meta && bytes ? decodeValue(meta, bytes) : MISSING;
+  }
+
+  /** Computes again a node whose cached value could not be read, for the dependent waiting on it. */
+  async #recompute(j: number): Promise<unknown> {
+    const instance = this.#nodes[j] as Instance<unknown>;
+    const { emit, now } = this.#context;
+    const began = now();
+    try {
+      const dependencies = this.#context.graph.dependencies[j] as number[];
+      const result = await this.#compute(
+        j,
+        dependencies.map(() => false),
+      );
+      if ('meta' in result) {
+        const value = await this.#read(j);
+        if (value === MISSING) throw new CheckpointError(`${instance.label}: its stored value vanished`);
+        return value;
+      }
+      emit?.({ type: 'finished', instance, time: now(), duration: now() - began });
+      return result.value;
+    } catch (cause) {
+      throw new TaskFailedError(instance.task.id, instance.args, instance.label, cause);
+    }
   }
 
   #release(j: number): void {

@@ -1,44 +1,68 @@
+import { crc32 } from 'node:zlib';
 import type { EntryMeta } from './types.js';
 
-// One entry in one file or record: magic, metadata length, metadata JSON, padding to 8 bytes, value.
-// The value starts 8-aligned so that typed arrays can be read as views without a copy.
-const MAGIC = [0x43, 0x50, 0x45, 0x31]; // "CPE1"
-const PREFIX = 8;
+// The layout of one fsStore entry file:
+//   "CPE2" | u32 metadata length | u32 CRC-32 of the metadata | u32 CRC-32 of the value
+//   | metadata JSON | padding to 8 bytes | value
+// The value starts 8-aligned so that typed arrays can be read as views without a copy. The two
+// checksums catch truncated, bit-flipped and foreign files, which are then treated as missing.
+const MAGIC = [0x43, 0x50, 0x45, 0x32]; // "CPE2"
+const PREFIX = 16;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** The header bytes (magic, length, metadata, padding) that precede an entry's value. */
-export function encodeHeader(meta: EntryMeta): Uint8Array {
+/** A parsed entry header. */
+export interface Header {
+  readonly meta: EntryMeta;
+  /** Where the value starts in the file. */
+  readonly valueStart: number;
+  /** The CRC-32 the value must have. */
+  readonly valueChecksum: number;
+}
+
+/** The header bytes (prefix, metadata, padding) that precede an entry's value. */
+export function encodeHeader(meta: EntryMeta, value: Uint8Array): Uint8Array {
   const json = encoder.encode(JSON.stringify(meta));
   const header = new Uint8Array(align8(PREFIX + json.length));
+  const view = new DataView(header.buffer);
   header.set(MAGIC);
-  new DataView(header.buffer).setUint32(4, json.length, true);
+  view.setUint32(4, json.length, true);
+  view.setUint32(8, crc32(json), true);
+  view.setUint32(12, crc32(value), true);
   header.set(json, PREFIX);
   return header;
 }
 
-/** Bytes needed to hold the header, once its first 8 bytes are known; `undefined` if foreign. */
-export function headerLength(prefix: Uint8Array): number | undefined {
-  if (prefix.length < PREFIX || MAGIC.some((byte, i) => prefix[i] !== byte)) return undefined;
-  const length = new DataView(prefix.buffer, prefix.byteOffset, PREFIX).getUint32(4, true);
-  return align8(PREFIX + length);
+/**
+ * Bytes needed to hold the header, once its first 16 bytes are known, or a reason why the bytes
+ * are not an entry.
+ */
+export function headerLength(prefix: Uint8Array): number | string {
+  if (prefix.length < PREFIX) return 'shorter than an entry header';
+  if (MAGIC.some((byte, i) => prefix[i] !== byte)) return 'not an entry file';
+  return align8(PREFIX + new DataView(prefix.buffer, prefix.byteOffset, PREFIX).getUint32(4, true));
 }
 
-/**
- * Parses the header at the start of `bytes`. Returns the metadata and where the value starts, or
- * `undefined` when the bytes are not an entry of this format.
- */
-export function decodeHeader(bytes: Uint8Array): { meta: EntryMeta; valueStart: number } | undefined {
+/** Parses the header at the start of `bytes`, or gives the reason it is not a sound header. */
+export function decodeHeader(bytes: Uint8Array): Header | string {
   const valueStart = headerLength(bytes);
-  if (valueStart === undefined || bytes.length < valueStart) return undefined;
-  const length = new DataView(bytes.buffer, bytes.byteOffset, PREFIX).getUint32(4, true);
+  if (typeof valueStart === 'string') return valueStart;
+  if (bytes.length < valueStart) return 'truncated in its header';
+  const view = new DataView(bytes.buffer, bytes.byteOffset, PREFIX);
+  const json = bytes.subarray(PREFIX, PREFIX + view.getUint32(4, true));
+  if (crc32(json) !== view.getUint32(8, true)) return 'metadata checksum mismatch';
   try {
-    const meta = JSON.parse(decoder.decode(bytes.subarray(PREFIX, PREFIX + length))) as EntryMeta;
-    const whole = meta?.format === 1 && typeof meta.key === 'string' && Number.isInteger(meta.size) && meta.size >= 0;
-    return whole ? { meta, valueStart } : undefined;
+    const meta = JSON.parse(decoder.decode(json)) as EntryMeta;
+    const sound = meta?.format === 1 && typeof meta.key === 'string' && Number.isInteger(meta.size) && meta.size >= 0;
+    return sound ? { meta, valueStart, valueChecksum: view.getUint32(12, true) } : 'metadata of another format';
   } catch {
-    return undefined;
+    return 'metadata is not JSON';
   }
+}
+
+/** Whether value bytes have the checksum recorded in their header. */
+export function valueIsIntact(header: Header, value: Uint8Array): boolean {
+  return crc32(value) === header.valueChecksum;
 }
 
 function align8(n: number): number {

@@ -2,9 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CheckpointError } from '../errors.js';
-import { decodeHeader, encodeHeader, headerLength } from './entry-file.js';
+import { decodeHeader, encodeHeader, type Header, headerLength, valueIsIntact } from './entry-file.js';
 import { lockFile } from './fs-lock.js';
-import type { EntryMeta, Store } from './types.js';
+import type { Store } from './types.js';
 
 // Task ids (`namespace.name`): no separator, and never `.` or `..`.
 const safeFolder = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
@@ -16,6 +16,24 @@ export interface FsStoreOptions {
    * @default process.env.CP_CACHE_DIR ?? './.cache'
    */
   dir?: string;
+  /**
+   * Called once for each damaged entry found (truncated, bit-flipped, foreign or misplaced file),
+   * just before it is removed; the run then computes it again.
+   * @default a `console.warn` naming the entry
+   */
+  onCorrupt?: (problem: CorruptEntry) => void;
+}
+
+/** A damaged entry, as reported to {@link FsStoreOptions.onCorrupt}. */
+export interface CorruptEntry {
+  /** The task's folder (`namespace.name`). */
+  readonly folder: string;
+  /** The instance's canonical argument key. */
+  readonly key: string;
+  /** The entry file. */
+  readonly path: string;
+  /** What is wrong with it. */
+  readonly reason: string;
 }
 
 /**
@@ -26,6 +44,12 @@ export interface FsStoreOptions {
 export function fsStore(options: FsStoreOptions = {}): Store {
   const root = resolve(options.dir ?? process.env.CP_CACHE_DIR ?? './.cache', 'checkpoint');
   const made = new Set<string>();
+  const onCorrupt =
+    options.onCorrupt ??
+    ((entry: CorruptEntry) =>
+      console.warn(
+        `checkpoint-tool: damaged cache entry ${entry.folder}(${entry.key.slice(1, -1)}) (${entry.reason}) at ${entry.path}; it will be recomputed`,
+      ));
   const folderPath = (folder: string) => {
     if (!safeFolder.test(folder)) {
       throw new CheckpointError(
@@ -56,7 +80,8 @@ export function fsStore(options: FsStoreOptions = {}): Store {
     }
   }
 
-  async function readHeader(path: string): Promise<{ meta: EntryMeta; size: number; valueStart: number } | undefined> {
+  /** Reads and checks an entry file's header; `undefined` when there is no such file. */
+  async function readHeader(path: string): Promise<{ header: Header | string; size: number } | undefined> {
     const file = await openIfExists(path);
     if (!file) return undefined;
     try {
@@ -66,24 +91,40 @@ export function fsStore(options: FsStoreOptions = {}): Store {
       const { size } = await file.stat();
       const needed = headerLength(bytes);
       // A damaged length field must not make us allocate up to 4 GB: the header fits in the file.
-      if (needed !== undefined && needed > size) return undefined;
-      if (needed !== undefined && needed > bytes.length) {
+      if (typeof needed === 'number' && needed > size) return { header: 'truncated in its header', size };
+      if (typeof needed === 'number' && needed > bytes.length) {
         bytes = Buffer.allocUnsafe(needed);
         bytes = bytes.subarray(0, (await file.read(bytes, 0, needed, 0)).bytesRead);
       }
-      const header = decodeHeader(bytes);
-      if (!header) return undefined;
-      return { ...header, size };
+      return { header: decodeHeader(bytes), size };
     } finally {
       await file.close();
     }
   }
 
+  /** Reports a damaged entry once, then removes it, so that it counts as missing from now on. */
+  async function damaged(folder: string, key: string, reason: string): Promise<undefined> {
+    onCorrupt({ folder, key, path: entryPath(folder, key), reason });
+    await rm(entryPath(folder, key), { force: true });
+    return undefined;
+  }
+
+  /** Why a header does not describe a whole entry for `key` in a file of `size` bytes, if it does not. */
+  function problem(header: Header | string, key: string, size: number): string | undefined {
+    if (typeof header === 'string') return header;
+    if (header.meta.key !== key) return 'it holds another instance (a misplaced file)';
+    if (size !== header.valueStart + header.meta.size)
+      return `${size} bytes instead of ${header.valueStart + header.meta.size}`;
+    return undefined;
+  }
+
   return {
     async readMeta(folder, key) {
-      const header = await readHeader(entryPath(folder, key));
-      if (!header || header.meta.key !== key || header.size !== header.valueStart + header.meta.size) return undefined;
-      return header.meta;
+      const read = await readHeader(entryPath(folder, key));
+      if (!read) return undefined;
+      const reason = problem(read.header, key, read.size);
+      if (reason) return damaged(folder, key, reason);
+      return (read.header as Header).meta;
     },
     async readValue(folder, key) {
       let bytes: Buffer;
@@ -94,9 +135,13 @@ export function fsStore(options: FsStoreOptions = {}): Store {
         throw error;
       }
       const header = decodeHeader(bytes);
-      if (!header || header.meta.key !== key || bytes.length !== header.valueStart + header.meta.size) return undefined;
+      const reason = problem(header, key, bytes.length);
+      if (reason) return damaged(folder, key, reason);
+      const { valueStart, meta } = header as Header;
       // A plain Uint8Array: a Buffer's slice() would be a view, not the copy callers expect.
-      return new Uint8Array(bytes.buffer, bytes.byteOffset + header.valueStart, header.meta.size);
+      const value = new Uint8Array(bytes.buffer, bytes.byteOffset + valueStart, meta.size);
+      if (!valueIsIntact(header as Header, value)) return damaged(folder, key, 'value checksum mismatch');
+      return value;
     },
     async write(folder, key, { meta, value }) {
       const path = entryPath(folder, key);
@@ -104,7 +149,7 @@ export function fsStore(options: FsStoreOptions = {}): Store {
         const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
         const file = await open(temporary, 'w');
         try {
-          await file.writev([encodeHeader(meta), value]);
+          await file.writev([encodeHeader(meta, value), value]);
         } finally {
           await file.close();
         }
@@ -138,11 +183,11 @@ export function fsStore(options: FsStoreOptions = {}): Store {
       const keys: string[] = [];
       for (const name of names) {
         if (!name.endsWith('.entry')) continue;
-        const header = await readHeader(join(folderPath(folder), name));
+        const read = await readHeader(join(folderPath(folder), name));
         // Only whole entries, each in its own file (not a copy under another key's name).
-        if (header && header.size === header.valueStart + header.meta.size && name === fileName(header.meta.key)) {
-          keys.push(header.meta.key);
-        }
+        if (!read || typeof read.header === 'string') continue;
+        const { key } = read.header.meta;
+        if (name === fileName(key) && !problem(read.header, key, read.size)) keys.push(key);
       }
       return keys;
     },
