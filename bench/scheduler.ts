@@ -1,0 +1,70 @@
+/**
+ * Scheduler overhead: cold in-process runs of graphs of trivial tasks with the memory store,
+ * against the same graphs evaluated with a bare `Map` of promises, at 10k, 30k and 100k instances.
+ * @module
+ */
+import { strict as assert } from 'node:assert';
+import { type Instance, memoryStore } from 'checkpoint-tool';
+import { bareRun, type GraphName, makeGraph } from './graphs.js';
+import { format, median, note, paired, report, time } from './measure.js';
+
+const section = 'scheduler';
+const aim = 200_000;
+const sizes = [10_000, 30_000, 100_000];
+
+/** Runs the scheduler benchmark. */
+export async function benchScheduler(): Promise<void> {
+  for (const name of ['choose', 'fan-in'] as const) {
+    const perInstance = new Map<number, { library: number; bare: number }>();
+    for (const size of sizes) {
+      const { instances } = makeGraph(name, size);
+      // The first size also warms up the JIT.
+      let value: number | undefined;
+      const run = async ({ root }: { root: Instance<number> }) => {
+        value = await root.run({ store: memoryStore() });
+      };
+      const times = await paired(
+        3,
+        () => time(run, () => makeGraph(name, size)),
+        () => time(() => bareRun(name, size)),
+        size === sizes[0] ? 1 : 0,
+      );
+      assert.equal(value, await bareRun(name, size), `${name} ${size}: the run computed a wrong value`);
+      const library = median(times.figure);
+      const bare = median(times.baseline);
+      const rate = (instances / library) * 1000;
+      perInstance.set(size, { library: library / instances, bare: bare / instances });
+      report({
+        section,
+        name: `${name} ${format(instances)} instances, cold, memory store`,
+        value: library,
+        unit: 'ms',
+        baselineName: 'bare Map of promises',
+        baseline: bare,
+        note: `${format(rate)} instances/s`,
+        aim: { text: `≥ ${format(aim)} instances/s`, met: rate >= aim },
+      });
+    }
+    growth(name, perInstance);
+  }
+}
+
+/** Reports how the time per instance grows from the smallest graph to the largest. */
+function growth(name: GraphName, perInstance: Map<number, { library: number; bare: number }>): void {
+  const small = perInstance.get(sizes[0] as number);
+  const large = perInstance.get(sizes[sizes.length - 1] as number);
+  if (!small || !large) return;
+  const µs = [...perInstance].map(([size, { library }]) => `${format(size)}: ${format(library * 1000)}`).join(', ');
+  note(`${name}: µs per instance by graph size: ${µs} (bare: ${format(large.bare * 1000)} at 100k)`);
+  const ratio = large.library / small.library;
+  report({
+    section,
+    name: `${name} growth: µs per instance at 100k`,
+    value: large.library * 1000,
+    unit: 'µs',
+    baselineName: 'the same at 10k',
+    baseline: small.library * 1000,
+    note: ratio <= 1.3 ? 'linear' : `not linear: ${ratio.toFixed(2)}x the cost per instance at 10x the size`,
+    aim: { text: 'linear (≤ 1.3x)', met: ratio <= 1.3 },
+  });
+}

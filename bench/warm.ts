@@ -1,0 +1,70 @@
+/**
+ * What the child processes of the filesystem benchmark run: one run of a graph with the
+ * filesystem store, counting the values deserialized with a transformer on `serializer`.
+ * @module
+ */
+import { fsStore, type Instance, requires, serializer, task } from 'checkpoint-tool';
+import { type GraphName, makeGraph } from './graphs.js';
+
+/** The graphs a child can run; the upstream ones are fan-ins of 100 typed arrays. */
+export type WarmGraph = GraphName | 'big-upstream' | 'small-upstream';
+
+/** What one run in a child process saw. */
+export interface RunResult {
+  /** From calling `run()` to its value. */
+  runMs: number;
+  /** From the child process's start to the value: startup and module loading included. */
+  sinceStartMs: number;
+  /** Instances computed (not reused). */
+  computed: number;
+  /** Values deserialized (each value of these graphs holds a number). */
+  deserialized: number;
+  value: number;
+}
+
+/** Runs a graph with the filesystem store in `dir` and reports what it saw. */
+export async function runGraph({
+  graph,
+  size,
+  dir,
+}: {
+  graph: WarmGraph;
+  size?: number;
+  dir: string;
+}): Promise<RunResult> {
+  let deserialized = 0;
+  serializer.registerCustom<number, number>(
+    {
+      isApplicable: (value): value is number => typeof value === 'number' && Number.isFinite(value),
+      serialize: (value) => value,
+      deserialize: (value) => {
+        deserialized++;
+        return value;
+      },
+    },
+    'bench-counted-number',
+  );
+  const root = graph === 'choose' || graph === 'fan-in' ? makeGraph(graph, size ?? 10_000).root : upstream(graph);
+  let computed = 0;
+  const start = performance.now();
+  const value = await root.run({
+    store: fsStore({ dir }),
+    onEvent: (event) => {
+      if (event.type === 'finished') computed++;
+    },
+  });
+  const end = performance.now();
+  return { runMs: end - start, sinceStartMs: end, computed, deserialized, value };
+}
+
+/** A fan-in of 100 leaves, each a typed array of 1 MB, or of 8 bytes, with a small root. */
+function upstream(graph: 'big-upstream' | 'small-upstream'): Instance<number> {
+  const length = graph === 'big-upstream' ? 2 ** 17 : 1;
+  const leaf = task('leaf', (i: number, n: number) => () => ({ i, values: new Float64Array(n).fill(i) }));
+  const total = task('total', (leaves: number, n: number) =>
+    requires(Array.from({ length: leaves }, (_, i) => leaf(i, n)))((values) =>
+      values.reduce((sum, { values }) => sum + (values[0] as number), 0),
+    ),
+  );
+  return total(100, length);
+}
