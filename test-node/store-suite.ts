@@ -275,7 +275,11 @@ export const storeCases: readonly StoreCase[] = [
       read?.fill(1);
       expectEqual(await store.readValue('task', '[1]'), expected, 'after changing the read bytes');
       const meta = await store.readMeta('task', '[1]');
-      (meta?.inputs as string[] | undefined)?.push('x');
+      try {
+        (meta?.inputs as string[] | undefined)?.push('x');
+      } catch {
+        // Frozen metadata refuses the change, which is as good as a copy.
+      }
       expectEqual((await store.readMeta('task', '[1]'))?.inputs, [], 'after changing the read metadata');
     },
   },

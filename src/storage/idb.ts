@@ -19,7 +19,7 @@ export interface IdbStoreOptions {
  * A store in IndexedDB (through idb-keyval), for browsers. Each entry is two records, its
  * metadata under `['m', folder, key]` and its value under `['v', folder, key]`, written in one
  * transaction so that a closed tab never leaves one without the other. The database is opened on
- * first use.
+ * first use. Where the Web Locks API exists, tabs running the same graph compute each instance once.
  */
 export function idbStore(options: IdbStoreOptions = {}): Store {
   let database: UseStore | undefined;
@@ -29,7 +29,10 @@ export function idbStore(options: IdbStoreOptions = {}): Store {
   };
   // Array keys sort after strings, so [kind, folder, []] bounds every [kind, folder, key].
   const range = (kind: string, folder: string) => IDBKeyRange.bound([kind, folder], [kind, folder, []]);
+  const lockPrefix = `checkpoint-tool:${options.dbName ?? 'checkpoint'}/${options.storeName ?? 'entries'}:`;
   return {
+    // Web Locks are shared by every tab and worker of the origin, and released when a tab closes.
+    lock: globalThis.navigator?.locks ? (folder, key) => webLock(`${lockPrefix}${folder}:${key}`) : undefined,
     readMeta(folder, key) {
       return get<EntryMeta>(['m', folder, key], db());
     },
@@ -71,4 +74,11 @@ export function idbStore(options: IdbStoreOptions = {}): Store {
       });
     },
   };
+}
+
+/** Takes the Web Lock of that name, resolving to the function that releases it. */
+function webLock(name: string): Promise<() => Promise<void>> {
+  return new Promise((resolve, reject) => {
+    navigator.locks.request(name, () => new Promise<void>((release) => resolve(async () => release()))).catch(reject);
+  });
 }

@@ -17,14 +17,15 @@ export function memoryStore(): Store {
   };
   return {
     async readMeta(name, key): Promise<EntryMeta | undefined> {
-      const meta = folders.get(name)?.get(key)?.meta;
-      return meta && structuredClone(meta);
+      return folders.get(name)?.get(key)?.meta;
     },
     async readValue(name, key) {
       return folders.get(name)?.get(key)?.value.slice();
     },
     async write(name, key, entry) {
-      folder(name).set(key, { meta: structuredClone(entry.meta), value: entry.value.slice() });
+      // Frozen rather than cloned on every read: metadata is read far more often than written.
+      const meta = Object.freeze({ ...entry.meta, inputs: Object.freeze([...entry.meta.inputs]) });
+      folder(name).set(key, { meta, value: entry.value.slice() });
     },
     async delete(name, key) {
       folders.get(name)?.delete(key);
