@@ -8,7 +8,7 @@
  * @module
  */
 import { strict as assert } from 'node:assert';
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { inProcess, type Job, memoryStore, nodePool, requires, task } from 'checkpoint-tool';
 import { format, median, note, paired, report, time } from './measure.js';
@@ -46,7 +46,7 @@ parentPort.on('message', (job) => parentPort.postMessage({ ok: true, value: job.
 /** Runs the worker benchmarks. */
 export async function benchWorkers(): Promise<void> {
   // Other processes on the cores make the speed-up meaningless: say how busy the machine was.
-  note(`load average ${loadavg()[0]?.toFixed(2)} on ${availableParallelism()} cores`);
+  note(`load average ${loadavg()[0]?.toFixed(2)} on ${availableParallelism()} cores before the workers section`);
   await dispatch();
   await speedUp();
 }
@@ -106,6 +106,7 @@ async function speedUp(): Promise<void> {
     note(`a new pool's first result: ${format(performance.now() - started)} ms (worker start and module load)`);
     let inWorkers: number | undefined;
     let inMain: number | undefined;
+    const busy = otherProcesses();
     const times = await paired(
       5,
       () =>
@@ -118,6 +119,7 @@ async function speedUp(): Promise<void> {
         }),
       1,
     );
+    const others = busy();
     assert.equal(inWorkers, inMain);
     const workers = median(times.figure);
     const main = median(times.baseline);
@@ -129,12 +131,29 @@ async function speedUp(): Promise<void> {
       unit: 'ms',
       baselineName: 'in-process executor',
       baseline: main,
-      note: `speed-up ${speedUp.toFixed(2)}x on ${cores} cores`,
+      note: `speed-up ${speedUp.toFixed(2)}x on ${cores} cores; other processes took ${(100 * others).toFixed(0)}% of the CPU meanwhile`,
       aim: cores >= 2 ? { text: `speed-up > ${(0.9 * cores).toFixed(1)}x`, met: speedUp > 0.9 * cores } : undefined,
     });
   } finally {
     await pool.close();
   }
+}
+
+/**
+ * Starts watching the CPU: the returned function tells what share of all cores' time other
+ * processes used since (busy time of the machine less this process's own).
+ */
+function otherProcesses(): () => number {
+  const machine = () =>
+    cpus().reduce((sum, { times: t }) => [sum[0]! + t.user + t.nice + t.sys + t.irq, sum[1]! + t.idle], [0, 0]);
+  const [busy0, idle0] = machine() as [number, number];
+  const own0 = process.cpuUsage();
+  return () => {
+    const [busy1, idle1] = machine() as [number, number];
+    const own = process.cpuUsage(own0);
+    const total = busy1 - busy0 + (idle1 - idle0);
+    return Math.max(0, busy1 - busy0 - (own.user + own.system) / 1000) / total;
+  };
 }
 
 /** How many iterations of `spin` take about `ms` milliseconds here. */
