@@ -1,6 +1,6 @@
 /**
  * The worker thread of `nodePool`: imports the `setup` modules, then the module that defines the
- * tasks (registering tsx first when that module is TypeScript), and serves jobs to the pool.
+ * tasks (registering tsx first when one of them is TypeScript), and serves jobs to the pool.
  * @module
  */
 import { readFileSync } from 'node:fs';
@@ -20,9 +20,9 @@ export interface NodeWorkerData {
 
 if (parentPort) {
   const { module, setup } = workerData as NodeWorkerData;
-  for (const url of setup) await import(url);
-  if (/\.[cm]?tsx?$/.test(new URL(module).pathname)) await registerTsx(module);
-  await import(module);
+  const modules = [...setup, module];
+  if (modules.some((url) => /\.[cm]?tsx?$/.test(new URL(url).pathname))) await registerTsx(module);
+  for (const url of modules) await import(url);
   // Messages that arrived meanwhile wait in the port until `serve` listens.
   serve(nodeEndpoint(parentPort));
 }
