@@ -3,8 +3,10 @@
  *
  * ```sh
  * node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/index.ts scheduler
- * node --import tsx bench/cpu-profile.ts /tmp/prof/*.cpuprofile [--top 25]
+ * node --import tsx bench/cpu-profile.ts /tmp/prof/*.cpuprofile [--top 25] [--by-file]
  * ```
+ * Profiles that are idle 90% of the time (the threads of tsx's loader, say) are skipped. With
+ * `--by-file`, self time is summed per file instead of per function.
  * @module
  */
 import { readFileSync } from 'node:fs';
@@ -25,36 +27,44 @@ interface Profile {
   timeDeltas: number[];
 }
 
-/** Self time (ms) per function of one profile, keyed `name (file:line)`. */
-export function selfTimes(profile: Profile): Map<string, number> {
+/** Self time (ms) per function of one profile, keyed `name (file:line)`, or per file. */
+export function selfTimes(profile: Profile, byFile = false): Map<string, number> {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const times = new Map<string, number>();
   profile.samples.forEach((id, i) => {
     const node = byId.get(id);
     if (!node) return;
-    const label = describe(node);
+    const label = byFile ? fileOf(node) : describe(node);
     times.set(label, (times.get(label) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
   });
   return times;
 }
 
-function describe({ callFrame: { functionName, url, lineNumber } }: ProfileNode): string {
+function describe(node: ProfileNode): string {
+  const { functionName, url, lineNumber } = node.callFrame;
   const name = functionName || '(anonymous)';
-  if (!url) return name;
-  let file = url.startsWith('file:') ? fileURLToPath(url) : url;
-  file = file.includes('/node_modules/') ? file.slice(file.lastIndexOf('/node_modules/') + 14) : relative('.', file);
-  return `${name} (${file}:${lineNumber + 1})`;
+  return url ? `${name} (${fileOf(node)}:${lineNumber + 1})` : name;
+}
+
+function fileOf({ callFrame: { functionName, url } }: ProfileNode): string {
+  if (!url) return functionName.startsWith('(') ? functionName : '(native)';
+  const file = url.startsWith('file:') ? fileURLToPath(url) : url;
+  return file.includes('/node_modules/') ? file.slice(file.lastIndexOf('/node_modules/') + 14) : relative('.', file);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const args = process.argv.slice(2);
   const topAt = args.indexOf('--top');
   const top = topAt >= 0 ? Number(args.splice(topAt, 2)[1]) : 25;
+  const byFileAt = args.indexOf('--by-file');
+  if (byFileAt >= 0) args.splice(byFileAt, 1);
   for (const file of args) {
     const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
-    const times = [...selfTimes(profile)].sort((a, b) => b[1] - a[1]);
+    const times = [...selfTimes(profile, byFileAt >= 0)].sort((a, b) => b[1] - a[1]);
     const total = (profile.endTime - profile.startTime) / 1000;
-    console.log(`\n${file}: ${total.toFixed(0)} ms sampled`);
+    const idle = times.find(([label]) => label === '(idle)')?.[1] ?? 0;
+    if (total - idle < 0.1 * total) continue;
+    console.log(`\n${file}: ${total.toFixed(0)} ms sampled, ${(total - idle).toFixed(0)} ms not idle`);
     for (const [label, ms] of times.slice(0, top)) {
       console.log(`${ms.toFixed(1).padStart(9)} ms ${((100 * ms) / total).toFixed(1).padStart(5)}%  ${label}`);
     }

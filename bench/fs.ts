@@ -52,7 +52,7 @@ export async function benchFs(): Promise<void> {
       unit: 'µs',
       baselineName: `writeFile + rename of as many files of ${format(bytes)} B on average, ${inFlight} in flight`,
       baseline: perFile,
-      note: `cold run ${format(coldMs)} ms`,
+      note: `cold run ${format(coldMs)} ms; ratio by repetition ${cold.map((run, i) => `${(run.runMs / (baseline[i] as number)).toFixed(2)}x`).join(', ')}`,
       aim: { text: '≤ 2x', met: perInstance <= 2 * perFile },
     });
     report({

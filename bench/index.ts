@@ -5,7 +5,7 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { benchFs } from './fs.js';
 import { benchLarge } from './large.js';
 import { summary } from './measure.js';
@@ -31,6 +31,11 @@ async function benchWorkersIfPresent(): Promise<void> {
   await module.benchWorkers();
 }
 
+/** The 1-minute load average: above the number of cores, other processes are slowing every figure. */
+function load(): string {
+  return (loadavg()[0] as number).toFixed(1);
+}
+
 const filters = process.argv.slice(2);
 const unknown = filters.filter((filter) => !Object.keys(sections).some((name) => name.includes(filter)));
 if (unknown.length > 0) {
@@ -38,7 +43,7 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 console.log(
-  `Node ${process.version}, ${availableParallelism()} cores; medians of repetitions, baselines measured alongside`,
+  `Node ${process.version}, ${availableParallelism()} cores, load average ${load()}; medians of repetitions, baselines measured alongside`,
 );
 const start = performance.now();
 for (const [name, bench] of Object.entries(sections)) {
@@ -46,7 +51,7 @@ for (const [name, bench] of Object.entries(sections)) {
   console.log(`\n[${name}]`);
   const began = performance.now();
   await bench();
-  console.log(`  (${((performance.now() - began) / 1000).toFixed(1)} s)`);
+  console.log(`  (${((performance.now() - began) / 1000).toFixed(1)} s; load average ${load()})`);
 }
 summary();
 console.log(`\nTotal ${((performance.now() - start) / 1000).toFixed(0)} s`);

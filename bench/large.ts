@@ -91,7 +91,9 @@ async function timing(dir: string): Promise<void> {
         unit: 'ms',
         baselineName,
         baseline,
-        note: directTimes && `fflate + fs directly: ${format(median(directTimes))} ms`,
+        note:
+          directTimes &&
+          `fflate + fs directly: ${format(median(directTimes))} ms (${(value / median(directTimes)).toFixed(2)}x)`,
         aim: encoding === 'raw' ? { text: '≤ 1.5x', met: value <= 1.5 * baseline } : undefined,
       });
     }
