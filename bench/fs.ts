@@ -45,6 +45,8 @@ export async function benchFs(): Promise<void> {
     const perInstance = (coldMs / instances) * 1000;
     const perFile = (median(baseline) / instances) * 1000;
     const bytes = files.reduce((total, file) => total + file.size, 0) / instances;
+    const ratios = cold.map((run, i) => run.runMs / (baseline[i] as number));
+    const ratio = median(ratios);
     report({
       section,
       name: `${name} ${format(instances)} instances, cold, fs store, per instance`,
@@ -52,8 +54,9 @@ export async function benchFs(): Promise<void> {
       unit: 'µs',
       baselineName: `writeFile + rename of as many files of ${format(bytes)} B on average, ${inFlight} in flight`,
       baseline: perFile,
-      note: `cold run ${format(coldMs)} ms; ratio by repetition ${cold.map((run, i) => `${(run.runMs / (baseline[i] as number)).toFixed(2)}x`).join(', ')}`,
-      aim: { text: '≤ 2x', met: perInstance <= 2 * perFile },
+      ratio,
+      note: `cold run ${format(coldMs)} ms; ratios ${ratios.map((r) => `${r.toFixed(2)}x`).join(', ')}`,
+      aim: { text: '≤ 2x', met: ratio <= 2 },
     });
     report({
       section,
@@ -82,7 +85,8 @@ export async function benchFs(): Promise<void> {
 /** A warm run whose upstream values are 100 MB in all, against the same graph with tiny values. */
 async function largeUpstream(): Promise<void> {
   const warm: Record<'big-upstream' | 'small-upstream', RunResult[]> = { 'big-upstream': [], 'small-upstream': [] };
-  for (let i = 0; i < 3; i++) {
+  // Two repetitions: the count of deserialized values is exact, and the times differ only if values are read.
+  for (let i = 0; i < 2; i++) {
     for (const graph of ['big-upstream', 'small-upstream'] as const) {
       const dir = await scratch();
       try {
