@@ -1,4 +1,4 @@
-import { createStore, delMany, get, promisifyRequest, setMany, type UseStore } from 'idb-keyval';
+import { delMany, get, getMany, promisifyRequest, setMany, type UseStore } from 'idb-keyval';
 import type { EntryMeta, Store } from './types.js';
 
 /** Options of {@link idbStore}. */
@@ -19,26 +19,58 @@ export interface IdbStoreOptions {
  * A store in IndexedDB (through idb-keyval), for browsers. Each entry is two records, its
  * metadata under `['m', folder, key]` and its value under `['v', folder, key]`, written in one
  * transaction so that a closed tab never leaves one without the other. The database is opened on
- * first use. Where the Web Locks API exists, tabs running the same graph compute each instance once.
+ * first use, and closed when another tab deletes or upgrades it. An entry whose records do not
+ * match (written by other code, or half evicted) is reported with a warning and removed, so it is
+ * computed again. Where the Web Locks API exists, tabs running the same graph compute each
+ * instance once.
  */
 export function idbStore(options: IdbStoreOptions = {}): Store {
+  const dbName = options.dbName ?? 'checkpoint';
+  const storeName = options.storeName ?? 'entries';
   let database: UseStore | undefined;
   const db = () => {
-    database ??= createStore(options.dbName ?? 'checkpoint', options.storeName ?? 'entries');
+    database ??= connect(dbName, storeName);
     return database;
   };
   // Array keys sort after strings, so [kind, folder, []] bounds every [kind, folder, key].
   const range = (kind: string, folder: string) => IDBKeyRange.bound([kind, folder], [kind, folder, []]);
-  const lockPrefix = `checkpoint-tool:${options.dbName ?? 'checkpoint'}/${options.storeName ?? 'entries'}:`;
+  const lockPrefix = `checkpoint-tool:${dbName}/${storeName}:`;
+  const remove = (folder: string, key: string) =>
+    delMany(
+      [
+        ['m', folder, key],
+        ['v', folder, key],
+      ],
+      db(),
+    );
+  const damaged = async (folder: string, key: string, reason: string): Promise<undefined> => {
+    console.warn(
+      `checkpoint-tool: damaged cache entry ${folder}(${key.slice(1, -1)}) in IndexedDB ${dbName} (${reason}); it will be recomputed`,
+    );
+    await remove(folder, key);
+    return undefined;
+  };
   return {
     // Web Locks are shared by every tab and worker of the origin, and released when a tab closes.
     lock: globalThis.navigator?.locks ? (folder, key) => webLock(`${lockPrefix}${folder}:${key}`) : undefined,
-    readMeta(folder, key) {
-      return get<EntryMeta>(['m', folder, key], db());
+    async readMeta(folder, key) {
+      const meta = await get<unknown>(['m', folder, key], db());
+      if (meta === undefined) return undefined;
+      return isMeta(meta, key) ? meta : damaged(folder, key, 'metadata of another format');
     },
     async readValue(folder, key) {
-      const value = await get<ArrayBuffer | Uint8Array>(['v', folder, key], db());
-      return value instanceof ArrayBuffer ? new Uint8Array(value) : value;
+      // Both records in one transaction: a consistent pair, even while another tab rewrites it.
+      const [meta, value] = await getMany<unknown>(
+        [
+          ['m', folder, key],
+          ['v', folder, key],
+        ],
+        db(),
+      );
+      if (meta === undefined && value === undefined) return undefined;
+      const bytes = value instanceof ArrayBuffer ? new Uint8Array(value) : value;
+      const problem = mismatch(meta, key, bytes);
+      return problem ? damaged(folder, key, problem) : (bytes as Uint8Array);
     },
     write(folder, key, { meta, value }) {
       // IndexedDB clones a view's whole buffer: store only the bytes of the view.
@@ -51,15 +83,7 @@ export function idbStore(options: IdbStoreOptions = {}): Store {
         db(),
       );
     },
-    delete(folder, key) {
-      return delMany(
-        [
-          ['m', folder, key],
-          ['v', folder, key],
-        ],
-        db(),
-      );
-    },
+    delete: remove,
     clear(folder) {
       return db()('readwrite', (store) => {
         store.delete(range('m', folder));
@@ -74,6 +98,74 @@ export function idbStore(options: IdbStoreOptions = {}): Store {
       });
     },
   };
+}
+
+/**
+ * idb-keyval's `createStore`, except that the connection closes when another tab (or this one)
+ * deletes or upgrades the database, which would otherwise wait for as long as this page lives;
+ * the next use opens the database again.
+ */
+function connect(dbName: string, storeName: string): UseStore {
+  let connection: Promise<IDBDatabase> | undefined;
+  const open = () => {
+    if (connection) return connection;
+    const request = indexedDB.open(dbName);
+    request.onupgradeneeded = () => request.result.createObjectStore(storeName);
+    const opened = promisifyRequest(request);
+    const forget = () => {
+      if (connection === opened) connection = undefined;
+    };
+    opened.then((database) => {
+      database.onclose = forget; // closed by the browser, as when the user clears the site's data
+      database.onversionchange = () => {
+        database.close();
+        forget();
+      };
+    }, forget);
+    connection = opened;
+    return opened;
+  };
+  return async (mode, callback) => {
+    let database = await open();
+    let transaction: IDBTransaction;
+    try {
+      transaction = database.transaction(storeName, mode);
+    } catch (error) {
+      // Closed between opening and now (a versionchange): once more, on a new connection.
+      if (!(error instanceof DOMException && error.name === 'InvalidStateError')) throw error;
+      database = await open();
+      transaction = database.transaction(storeName, mode);
+    }
+    return callback(transaction.objectStore(storeName));
+  };
+}
+
+/** Whether a metadata record is an {@link EntryMeta} of this library for `key`. */
+function isMeta(meta: unknown, key: string): meta is EntryMeta {
+  const m = meta as Partial<EntryMeta> | null;
+  return (
+    typeof m === 'object' &&
+    m !== null &&
+    m.format === 1 &&
+    m.key === key &&
+    typeof m.version === 'string' &&
+    typeof m.stamp === 'string' &&
+    Array.isArray(m.inputs) &&
+    m.inputs.every((stamp) => typeof stamp === 'string') &&
+    (m.encoding === 'raw' || m.encoding === 'zlib') &&
+    Number.isInteger(m.size) &&
+    (m.size as number) >= 0
+  );
+}
+
+/** Why the two records of an entry are not a whole entry for `key`, if they are not. */
+function mismatch(meta: unknown, key: string, value: unknown): string | undefined {
+  if (meta === undefined) return 'a value without metadata';
+  if (!isMeta(meta, key)) return 'metadata of another format';
+  if (value === undefined) return 'metadata without its value';
+  if (!(value instanceof Uint8Array)) return `a value that is not bytes (${typeof value})`;
+  if (value.length !== meta.size) return `${value.length} value bytes instead of ${meta.size}`;
+  return undefined;
 }
 
 /** Takes the Web Lock of that name, resolving to the function that releases it. */
