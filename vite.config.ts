@@ -40,7 +40,7 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     rolldownOptions: {
-      input: { index: demo('index.html'), lab: demo('lab.html') },
+      input: { index: demo('index.html'), lab: demo('lab.html'), reliability: demo('reliability.html') },
     },
   },
   preview: { host: '127.0.0.1' },
