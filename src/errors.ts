@@ -78,6 +78,6 @@ export class AbortError extends CheckpointError {
 
 /** A short description of anything thrown, for messages. */
 export function describe(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  if (error instanceof Error) return error.message ? `${error.name}: ${error.message}` : error.name;
   return String(error);
 }

@@ -168,7 +168,11 @@ class Scheduler {
    * store has locks, it first waits for any other process or tab computing the same entry, and
    * reuses the entry that one stored if it is fresh for these inputs.
    */
-  async #compute(i: number, released: readonly boolean[]): Promise<{ value: unknown } | { meta: EntryMeta }> {
+  async #compute(
+    i: number,
+    released: readonly boolean[],
+    unreadable?: string,
+  ): Promise<{ value: unknown } | { meta: EntryMeta }> {
     const instance = this.#nodes[i] as Instance<unknown>;
     const { executor, emit, now, signal, store } = this.#context;
     const dependencies = this.#context.graph.dependencies[i] as number[];
@@ -180,7 +184,8 @@ class Scheduler {
       const inputStamps = dependencies.map((j) => this.#stamps[j] as string);
       if (unlock) {
         const meta = await store.readMeta(instance.task.id, instance.key);
-        if (meta && isFresh(meta, instance, inputStamps)) {
+        // Not the entry whose value could not be read: only one another tab stored since.
+        if (meta && meta.stamp !== unreadable && isFresh(meta, instance, inputStamps)) {
           this.#metas[i] = meta;
           this.#stamps[i] = meta.stamp;
           return { meta };
@@ -247,6 +252,7 @@ class Scheduler {
       const result = await this.#compute(
         j,
         dependencies.map(() => false),
+        this.#stamps[j],
       );
       if ('meta' in result) {
         const value = await this.#read(j);
