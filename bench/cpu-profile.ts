@@ -3,10 +3,10 @@
  *
  * ```sh
  * node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/index.ts scheduler
- * node --import tsx bench/cpu-profile.ts /tmp/prof/*.cpuprofile [--top 25] [--by-file]
+ * node --import tsx bench/cpu-profile.ts /tmp/prof/*.cpuprofile [--top 25] [--by-file] [--all]
  * ```
- * Profiles that are idle 90% of the time (the threads of tsx's loader, say) are skipped. With
- * `--by-file`, self time is summed per file instead of per function.
+ * Profiles that are idle 90% of the time (the threads of tsx's loader, say) are skipped unless
+ * `--all` is given. With `--by-file`, self time is summed per file instead of per function.
  * @module
  */
 import { readFileSync } from 'node:fs';
@@ -58,12 +58,14 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const top = topAt >= 0 ? Number(args.splice(topAt, 2)[1]) : 25;
   const byFileAt = args.indexOf('--by-file');
   if (byFileAt >= 0) args.splice(byFileAt, 1);
+  const all = args.includes('--all');
+  if (all) args.splice(args.indexOf('--all'), 1);
   for (const file of args) {
     const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
     const times = [...selfTimes(profile, byFileAt >= 0)].sort((a, b) => b[1] - a[1]);
     const total = (profile.endTime - profile.startTime) / 1000;
     const idle = times.find(([label]) => label === '(idle)')?.[1] ?? 0;
-    if (total - idle < 0.1 * total) continue;
+    if (total - idle < 0.1 * total && !all) continue;
     console.log(`\n${file}: ${total.toFixed(0)} ms sampled, ${(total - idle).toFixed(0)} ms not idle`);
     for (const [label, ms] of times.slice(0, top)) {
       console.log(`${ms.toFixed(1).padStart(9)} ms ${((100 * ms) / total).toFixed(1).padStart(5)}%  ${label}`);

@@ -1,10 +1,12 @@
 /**
  * IndexedDB in Chromium: cold and warm runs of a graph with `idbStore`, in a page built with Vite
  * that imports 'checkpoint-tool' (bench/idb/), against idb-keyval's `setMany`/`getMany` of the
- * same records in the same page. Each measurement starts from a fresh page load.
+ * same records in the same page. Each measurement starts from a fresh page load. With
+ * `BENCH_CPU_PROF_DIR` set, the first cold and warm runs of each graph are profiled (Chrome
+ * DevTools protocol) into `.cpuprofile` files there, for bench/cpu-profile.ts.
  * @module
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +32,8 @@ export async function benchIdb(): Promise<void> {
     root,
     base: './',
     logLevel: 'warn',
-    build: { outDir, emptyOutDir: true, target: 'es2022' },
+    // Unminified when profiling, so that profiles name the functions.
+    build: { outDir, emptyOutDir: true, target: 'es2022', minify: !process.env.BENCH_CPU_PROF_DIR },
   });
   const server = await preview({
     configFile: false,
@@ -75,9 +78,13 @@ async function measure(page: Page, url: string, graph: GraphName, size: number):
     const db = `bench-${graph}-${i}`;
     const raw = `bench-raw-${graph}-${i}`;
     await fresh();
-    const cold = await page.evaluate(([g, s, d]) => window.bench.run(g, s, d), [graph, size, db] as const);
+    const cold = await profiled(page, `${graph}-cold`, i, () =>
+      page.evaluate(([g, s, d]) => window.bench.run(g, s, d), [graph, size, db] as const),
+    );
     await fresh();
-    const warm = await page.evaluate(([g, s, d]) => window.bench.run(g, s, d), [graph, size, db] as const);
+    const warm = await profiled(page, `${graph}-warm`, i, () =>
+      page.evaluate(([g, s, d]) => window.bench.run(g, s, d), [graph, size, db] as const),
+    );
     if (cold.computed !== instances || warm.computed !== 0 || warm.value !== cold.value) {
       throw new Error(`${graph}: the cold run computed ${cold.computed}, the warm run ${warm.computed}`);
     }
@@ -114,4 +121,19 @@ async function measure(page: Page, url: string, graph: GraphName, size: number):
     baseline: median(times.get),
     note: `${((100 * warm) / cold).toFixed(1)}% of the cold run`,
   });
+}
+
+/** Runs `fn`, profiling the page during the first repetition when `$BENCH_CPU_PROF_DIR` is set. */
+async function profiled<T>(page: Page, name: string, repetition: number, fn: () => Promise<T>): Promise<T> {
+  const dir = process.env.BENCH_CPU_PROF_DIR;
+  if (!dir || repetition > 0) return fn();
+  const session = await page.context().newCDPSession(page);
+  await session.send('Profiler.enable');
+  await session.send('Profiler.start');
+  const result = await fn();
+  const { profile } = await session.send('Profiler.stop');
+  await session.detach();
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, `idb-${name}.cpuprofile`), JSON.stringify(profile));
+  return result;
 }

@@ -127,7 +127,8 @@ async function peakMemory(dir: string): Promise<void> {
       baselineName: `fs.${baselineOp}`,
       baseline,
       note: `${((value - baseline) / 100).toFixed(2)} copies more than the baseline`,
-      aim: { text: 'no full extra copy (< 100 MB over the baseline)', met: value - baseline < 100 },
+      // A full copy shows as about 100 MB; the measure itself varies by a few MB.
+      aim: { text: 'no full extra copy (< 50 MB over the baseline)', met: value - baseline < 50 },
     });
   }
 }
