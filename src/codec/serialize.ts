@@ -89,6 +89,8 @@ const decoder = new TextDecoder();
  * binary sections. Throws {@link SerializationError} for anything that would not come back equal.
  */
 export function serialize(value: unknown): Uint8Array {
+  // Plain JSON needs none of superjson's annotations: write its JSON as superjson would.
+  if (isPlainJsonSafe(value)) return frame(encoder.encode(JSON.stringify({ json: value })), [], 0);
   sections = { views: [], length: 0 };
   let json: Uint8Array;
   let views: ArrayBufferView[];
@@ -105,6 +107,11 @@ export function serialize(value: unknown): Uint8Array {
   } finally {
     sections = undefined;
   }
+  return frame(json, views, binaryLength);
+}
+
+/** Lays out the JSON and the binary sections in one buffer. */
+function frame(json: Uint8Array, views: readonly ArrayBufferView[], binaryLength: number): Uint8Array {
   const start = align8(4 + json.length);
   const bytes = new Uint8Array(start + binaryLength);
   new DataView(bytes.buffer).setUint32(0, json.length, true);
@@ -123,6 +130,7 @@ export function deserialize(bytes: Uint8Array): unknown {
   const { json, meta } = JSON.parse(decoder.decode(bytes.subarray(4, 4 + length))) as ReturnType<
     SuperJSON['serialize']
   >;
+  if (!meta) return json; // plain JSON, stored without annotations
   loaded = bytes.subarray(align8(4 + length));
   let value: unknown;
   try {
@@ -137,6 +145,50 @@ export function deserialize(bytes: Uint8Array): unknown {
   }
   const references = meta?.referentialEqualities;
   return references ? restoreReferences(value, references as ReferenceAnnotations, meta?.v ?? 0) : value;
+}
+
+/**
+ * Whether a value is JSON that comes back equal from `JSON.parse`: finite numbers other than -0,
+ * dense arrays and plain objects without `undefined` members or keys that need care, each object
+ * met once (shared references and cycles need superjson's annotations). Anything else, or anything
+ * with more than 100,000 objects, takes superjson's path.
+ */
+function isPlainJsonSafe(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return isPlainJson(value, undefined as never);
+  try {
+    return isPlainJson(value, new Set());
+  } catch {
+    return false; // nested deeper than the stack: superjson's path reports it
+  }
+}
+
+function isPlainJson(value: unknown, seen: Set<object>): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value) && !Object.is(value, -0);
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (value === null) return true;
+  if (seen.has(value) || seen.size > 100_000) return false;
+  seen.add(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value) || !isPlainJson(value[i], seen)) return false;
+    }
+    return true;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  for (const key in value) {
+    if (key === '__proto__' || key === 'constructor' || key === 'prototype') return false;
+    if (!isPlainJson((value as Record<string, unknown>)[key], seen)) return false;
+  }
+  return Object.getOwnPropertySymbols(value).length === 0;
 }
 
 /**

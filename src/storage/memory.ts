@@ -2,7 +2,7 @@ import type { Entry, EntryMeta, Store } from './types.js';
 
 /**
  * A store that keeps entries in memory, for tests and as the fallback where no persistent storage
- * is available. Entries last as long as the store object. Values are copied in and out, as a
+ * is available. Entries last as long as the store object. Values are copied when read, as a
  * persistent store would: a caller that changes a typed array it got back never changes the cache.
  */
 export function memoryStore(): Store {
@@ -23,9 +23,10 @@ export function memoryStore(): Store {
       return folders.get(name)?.get(key)?.value.slice();
     },
     async write(name, key, entry) {
-      // Frozen rather than cloned on every read: metadata is read far more often than written.
-      const meta = Object.freeze({ ...entry.meta, inputs: Object.freeze([...entry.meta.inputs]) });
-      folder(name).set(key, { meta, value: entry.value.slice() });
+      // Kept as given (the writer hands the entry over); the metadata frozen rather than cloned on
+      // every read, and values copied on read, so no reader can change what the next one reads.
+      Object.freeze(entry.meta.inputs);
+      folder(name).set(key, { meta: Object.freeze(entry.meta), value: entry.value });
     },
     async delete(name, key) {
       folders.get(name)?.delete(key);

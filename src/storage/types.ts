@@ -43,7 +43,10 @@ export interface Store {
   readMeta(folder: string, key: string): Promise<EntryMeta | undefined>;
   /** Reads an entry's value bytes, or `undefined` when there is none. */
   readValue(folder: string, key: string): Promise<Uint8Array | undefined>;
-  /** Stores an entry, replacing any previous one. */
+  /**
+   * Stores an entry, replacing any previous one. The store may keep the entry's objects as they
+   * are: the caller hands them over and never changes them afterwards.
+   */
   write(folder: string, key: string, entry: Entry): Promise<void>;
   /** Removes one entry; removing a missing entry is not an error. */
   delete(folder: string, key: string): Promise<void>;
