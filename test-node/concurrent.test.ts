@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -45,7 +45,11 @@ test('a lock left by a dead process does not block the cache', async () => {
   await mkdir(folder, { recursive: true });
   const hash = createHash('sha256').update('[3]').digest('hex');
   await writeFile(join(folder, `${hash}.entry.lock`), JSON.stringify({ pid: dead, host: hostname() }));
+  // The usual kind of lock: a symbolic link naming its owner.
+  const other = createHash('sha256').update('[4]').digest('hex');
+  await symlink(JSON.stringify({ pid: dead, host: hostname() }), join(folder, `${other}.entry.lock`));
   const result = await sumInProcess(dir, 0, 5);
   assert.equal(result.value, sumOfSquares(0, 5));
   assert.ok(result.finished.includes('conc-leaf(3)'));
+  assert.ok(result.finished.includes('conc-leaf(4)'));
 });

@@ -8,8 +8,11 @@ const execFileAsync = promisify(execFile);
 const script = new URL('./fixtures/crash-run.ts', import.meta.url).pathname;
 const DEPTH = 30;
 
-/** Runs the graph and SIGKILLs the process after `ms`; resolves to the instances it reported stored. */
-function runAndKill(dir: string, ms: number): Promise<{ finished: string[]; completed: boolean }> {
+/**
+ * Runs the graph and SIGKILLs the process once it has reported `after` stored instances (a random
+ * point of its progress); resolves to the instances it reported stored.
+ */
+function runAndKill(dir: string, after: number): Promise<{ finished: string[]; completed: boolean }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', script, String(DEPTH)], {
       env: { ...process.env, CP_CACHE_DIR: dir },
@@ -17,11 +20,10 @@ function runAndKill(dir: string, ms: number): Promise<{ finished: string[]; comp
     let output = '';
     child.stdout.on('data', (chunk) => {
       output += chunk;
+      if (output.split('\nfinished ').length - 1 >= after) child.kill('SIGKILL');
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
     child.on('error', reject);
     child.on('close', () => {
-      clearTimeout(timer);
       const lines = output.split('\n');
       resolve({
         finished: lines.filter((line) => line.startsWith('finished ')).map((line) => line.slice(9)),
@@ -44,8 +46,8 @@ test('a process killed at random moments leaves a cache that the next run comple
   const stored = new Set<string>();
   let kills = 0;
   for (let round = 0; round < 12; round++) {
-    // Kill points spread over start-up and the computation itself.
-    const { finished, completed } = await runAndKill(dir, 250 + Math.floor(Math.random() * 900));
+    // Kill points spread over the computation: after a random share of what is left.
+    const { finished, completed } = await runAndKill(dir, Math.floor(Math.random() * (all - stored.size) * 0.8));
     for (const label of finished) {
       assert.ok(!stored.has(label), `${label} was stored by an earlier run, yet computed again`);
       stored.add(label);
