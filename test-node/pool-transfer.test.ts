@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { inProcess, type Job, memoryStore, nodePool, SerializationError } from 'checkpoint-tool';
-import { keptTable, total } from './fixtures/pool-tasks.js';
+import { type Executor, inProcess, type Job, memoryStore, nodePool, SerializationError } from 'checkpoint-tool';
+import { keptTable, sumAndMax, total } from './fixtures/pool-tasks.js';
 
 const tasksModule = new URL('./fixtures/pool-tasks.ts', import.meta.url);
 const pool = nodePool(tasksModule, { size: 1 });
@@ -77,4 +77,25 @@ test('typed arrays flow through a graph on the pool as they do in process', asyn
     await total(6).clear({ store });
     assert.deepEqual(await total(6).run({ executor: pool, store }), expected(6));
   }
+});
+
+test('in a run, an input is moved to the last instance that needs it, and copied to the others', async () => {
+  // An executor that tells, for each job, which inputs were moved away once it was posted.
+  const moved = new Map<string, boolean[]>();
+  const watching: Executor = {
+    concurrency: pool.concurrency,
+    execute(job, context) {
+      const done = pool.execute(job, context);
+      moved.set(
+        job.task,
+        job.inputs.map((input) => ArrayBuffer.isView(input) && detached(input)),
+      );
+      return done;
+    },
+  };
+  const result = await sumAndMax(4).run({ executor: watching, store: memoryStore() });
+  assert.deepEqual(result, { sum: 1000 * 6, max: 3 });
+  // The pool has one worker, so the two dependents of vector(4) run one after the other.
+  const [first, second] = ['pool.sumOf', 'pool.maxOf'].map((id) => moved.get(id)?.[0]);
+  assert.deepEqual([first, second].sort(), [false, true]);
 });
