@@ -25,6 +25,7 @@ export function encodeEntry(
     inputs,
     encoding: level === undefined ? 'raw' : 'zlib',
     size: bytes.length,
+    ...(level === undefined ? {} : { rawSize: serialized.length }),
     created: Date.now(),
   };
   return { meta, value: bytes };
@@ -32,5 +33,5 @@ export function encodeEntry(
 
 /** Decodes stored value bytes back into the value. */
 export function decodeValue(meta: EntryMeta, bytes: Uint8Array): unknown {
-  return deserialize(meta.encoding === 'zlib' ? decompress(bytes) : bytes);
+  return deserialize(meta.encoding === 'zlib' ? decompress(bytes, meta.rawSize) : bytes);
 }

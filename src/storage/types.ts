@@ -23,6 +23,8 @@ export interface EntryMeta {
   readonly encoding: 'raw' | 'zlib';
   /** Length of the stored value bytes. */
   readonly size: number;
+  /** Length of the value bytes once decompressed, for `'zlib'` entries. */
+  readonly rawSize?: number;
   /** When the value was stored (ms since the epoch); informational only, never compared. */
   readonly created: number;
 }
@@ -41,6 +43,15 @@ export interface Entry {
 export interface Store {
   /** Reads an entry's metadata only, or `undefined` when there is none. */
   readMeta(folder: string, key: string): Promise<EntryMeta | undefined>;
+  /**
+   * Optional: reads the metadata of many entries of one folder at once, as `readMeta` would each,
+   * in the order of `keys` (`undefined` where there is none). A store implements it where one
+   * batched read costs much less than many single ones, as one IndexedDB transaction does;
+   * planning a run uses it when present.
+   * @example
+   * const [first, second] = await store.readMetas('ns.task', ['[1]', '[2]']);
+   */
+  readMetas?(folder: string, keys: readonly string[]): Promise<(EntryMeta | undefined)[]>;
   /** Reads an entry's value bytes, or `undefined` when there is none. */
   readValue(folder: string, key: string): Promise<Uint8Array | undefined>;
   /**
