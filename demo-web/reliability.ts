@@ -15,7 +15,7 @@ import {
   storageUsage,
   task,
 } from 'checkpoint-tool/browser';
-import { storeCases } from '../test-node/store-suite.js';
+import { damageIdbMeta, storeCases } from '../test-node/store-suite.js';
 
 let delay = 0;
 /** Computations wait for it to resolve: the tests hold them until two tabs have planned their runs. */
@@ -200,7 +200,7 @@ const reliability = {
     if (!storeCase) return { error: `no store case named ${JSON.stringify(name)} in the page` };
     const dbName = `suite-${Date.now()}-${suiteLocations++}`;
     try {
-      await storeCase.run(() => idbStore({ dbName }));
+      await storeCase.run(Object.assign(() => idbStore({ dbName }), { damageMeta: damageIdbMeta(dbName) }));
       return {};
     } catch (error) {
       return { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };

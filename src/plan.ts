@@ -15,9 +15,7 @@ export interface Plan {
  * it is stale, and nothing else is.
  */
 export async function plan(graph: Graph, store: Store, concurrency = 64): Promise<Plan> {
-  const metas = await mapLimited(graph.nodes, concurrency, (instance) =>
-    store.readMeta(instance.task.id, instance.key),
-  );
+  const metas = await readMetas(graph.nodes, store, concurrency);
   const fresh: (EntryMeta | undefined)[] = [];
   // Nodes are in dependency order, so each node's inputs are decided before it.
   graph.nodes.forEach((instance, i) => {
@@ -42,6 +40,48 @@ export function isFresh(
     meta.inputs.length === inputs.length &&
     inputs.every((stamp, position) => stamp !== undefined && stamp === meta.inputs[position])
   );
+}
+
+/** Keys per `readMetas` call: one IndexedDB transaction each, of a bounded size. */
+const chunkSize = 1_000;
+
+/**
+ * Reads the metadata of every instance, in their order: with `readMetas`, a few calls per task
+ * folder, else one `readMeta` per instance, at most `concurrency` pending at once.
+ */
+async function readMetas(
+  instances: readonly Instance<unknown>[],
+  store: Store,
+  concurrency: number,
+): Promise<(EntryMeta | undefined)[]> {
+  if (!store.readMetas) {
+    return mapLimited(instances, concurrency, (instance) => store.readMeta(instance.task.id, instance.key));
+  }
+  const readBatch = store.readMetas.bind(store);
+  const byFolder = new Map<string, number[]>();
+  instances.forEach((instance, i) => {
+    const positions = byFolder.get(instance.task.id);
+    if (positions) positions.push(i);
+    else byFolder.set(instance.task.id, [i]);
+  });
+  const chunks: { folder: string; positions: number[] }[] = [];
+  for (const [folder, positions] of byFolder) {
+    for (let start = 0; start < positions.length; start += chunkSize) {
+      chunks.push({ folder, positions: positions.slice(start, start + chunkSize) });
+    }
+  }
+  const metas = new Array<EntryMeta | undefined>(instances.length);
+  // A few calls pending at once: enough to overlap them, few enough to bound what is in flight.
+  await mapLimited(chunks, 4, async ({ folder, positions }) => {
+    const read = await readBatch(
+      folder,
+      positions.map((i) => (instances[i] as Instance<unknown>).key),
+    );
+    positions.forEach((i, j) => {
+      metas[i] = read[j];
+    });
+  });
+  return metas;
 }
 
 /** Maps with at most `limit` calls pending at once, keeping the order of results. */

@@ -11,9 +11,38 @@ import fc from 'fast-check';
 /**
  * Opens the store under test. Each call of a {@link MakeStore} gives a fresh, empty location; each
  * call of the `OpenStore` it returns gives a store object over that same location (a second
- * process or tab, as it were).
+ * process or tab, as it were). Where the test can reach the storage beneath, `damageMeta` writes
+ * `record` over an entry's metadata, as other code or a damaged disk might.
  */
-export type OpenStore = () => Store;
+export type OpenStore = (() => Store) & {
+  readonly damageMeta?: (folder: string, key: string, record: unknown) => Promise<void>;
+};
+
+/** `damageMeta` for an `idbStore({ dbName, storeName })` location, through IndexedDB itself. */
+export function damageIdbMeta(
+  dbName: string,
+  storeName = 'entries',
+): (folder: string, key: string, record: unknown) => Promise<void> {
+  return (folder, key, record) =>
+    new Promise((resolve, reject) => {
+      const request = indexedDB.open(dbName);
+      request.onupgradeneeded = () => request.result.createObjectStore(storeName);
+      request.onerror = () => reject(request.error);
+      request.onsuccess = () => {
+        const database = request.result;
+        const transaction = database.transaction(storeName, 'readwrite');
+        transaction.objectStore(storeName).put(record, ['m', folder, key]);
+        transaction.oncomplete = () => {
+          database.close();
+          resolve();
+        };
+        transaction.onabort = () => {
+          database.close();
+          reject(transaction.error);
+        };
+      };
+    });
+}
 
 /** Makes a fresh, empty store location for one case. */
 export type MakeStore = () => OpenStore | Promise<OpenStore>;
@@ -296,6 +325,125 @@ export const storeCases: readonly StoreCase[] = [
       const winner = rivals.find((entry) => entry.meta.size === meta?.size);
       if (!winner) throw new Error(`no rival has the size ${meta?.size}`);
       await expectEntry(store, 'task', winner, 'the winning write');
+    },
+  },
+  {
+    name: 'concurrent writes with one that cannot be stored: none is reported stored that is not',
+    async run(open) {
+      const store = open();
+      await store.write('task', '[0]', entryOf('[0]', bytesOf('before')));
+      const keys = Array.from({ length: 20 }, (_, i) => `[${i}]`);
+      const entries = keys.map((key) => entryOf(key, bytesOf(`batch ${key}`)));
+      // Metadata that no store can copy, serialize or clone: reading its stamp throws.
+      const broken = entryOf('[7]', bytesOf('broken'));
+      const unreadable = Object.defineProperty({ ...broken.meta }, 'stamp', {
+        enumerable: true,
+        get: () => {
+          throw new Error('unreadable stamp');
+        },
+      });
+      const outcomes = await Promise.allSettled(
+        keys.map((key, i) =>
+          store.write('task', key, i === 7 ? { meta: unreadable, value: broken.value } : (entries[i] as Entry)),
+        ),
+      );
+      // A store that keeps metadata as handed over (in memory) may take it; one that copies,
+      // serializes or clones it cannot. Then each write alone fails that one only, and a
+      // transaction of several fails them all: never a part of one.
+      const statuses = outcomes.map((outcome) => outcome.status);
+      const expected = statuses[7] === 'fulfilled' || statuses[0] === 'fulfilled' ? 'fulfilled' : 'rejected';
+      expectEqual(
+        statuses.filter((_, i) => i !== 7),
+        keys.slice(1).map(() => expected),
+        'the other writes',
+      );
+      for (const [i, outcome] of outcomes.entries()) {
+        const entry = entries[i] as Entry;
+        if (i === 7 && outcome.status === 'fulfilled') continue;
+        if (outcome.status === 'fulfilled') await expectEntry(store, 'task', entry, `stored ${entry.meta.key}`);
+        else if (i === 0) await expectEntry(store, 'task', entryOf('[0]', bytesOf('before')), 'the entry before');
+        else await expectNone(store, 'task', entry.meta.key, `failed ${entry.meta.key}`);
+      }
+      // The store goes on working, for the keys that failed too.
+      await Promise.all(keys.map((key, i) => store.write('task', key, entries[i] as Entry)));
+      for (const entry of entries) await expectEntry(open(), 'task', entry, `rewritten ${entry.meta.key}`);
+    },
+  },
+  {
+    name: 'readMetas (where the store has it) reads as readMeta does, in the order of its keys',
+    async run(open) {
+      const store = open();
+      if (!store.readMetas) return;
+      expectEqual(await store.readMetas('task', []), [], 'no keys');
+      expectEqual(await store.readMetas('task', ['[1]', '[2]']), [undefined, undefined], 'an empty store');
+      const first = entryOf('[1]', bytesOf('first'), { inputs: ['s1'], version: 'v1' });
+      const second = entryOf('[2]', bytesOf('second'), { encoding: 'zlib' });
+      await store.write('task', '[1]', first);
+      await store.write('task', '[2]', second);
+      await store.write('other', '[3]', entryOf('[3]', bytesOf('other folder')));
+      await store.write('task.x', '[4]', entryOf('[4]', bytesOf('a folder named like a prefix')));
+      const keys = ['[2]', '[9]', '[1]', '[3]', '[2]', '[4]', '__proto__'];
+      const metas = await open().readMetas?.('task', keys);
+      expectEqual(metas, [second.meta, undefined, first.meta, undefined, second.meta, undefined, undefined], 'metas');
+      for (const [i, key] of keys.entries()) {
+        expectEqual(metas?.[i], await store.readMeta('task', key), `readMeta(${key})`);
+      }
+      expectEqual(await store.readMetas('missing', ['[1]']), [undefined], 'a missing folder');
+      await store.delete('task', '[1]');
+      expectEqual(await store.readMetas('task', ['[1]', '[2]']), [undefined, second.meta], 'after a delete');
+    },
+  },
+  {
+    name: 'readMetas reads thousands of keys at once, stored and missing, in order',
+    async run(open) {
+      const store = open();
+      if (!store.readMetas) return;
+      const stored = Array.from({ length: 1500 }, (_, i) => entryOf(`[${i * 2}]`, bytesOf(`many ${i}`, 8)));
+      await Promise.all(stored.map((entry) => store.write('many', entry.meta.key, entry)));
+      // Every stored key and a missing one between each two, last first.
+      const keys = Array.from({ length: 3000 }, (_, i) => `[${2999 - i}]`);
+      const metas = await open().readMetas?.('many', keys);
+      expectEqual(metas?.length, keys.length, 'one result per key');
+      for (const [i, key] of keys.entries()) {
+        const n = 2999 - i;
+        expectEqual(metas?.[i], n % 2 === 0 ? stored[n / 2]?.meta : undefined, `readMetas ${key}`);
+      }
+    },
+  },
+  {
+    name: 'readMetas reads damaged metadata as missing, with a warning, and removes that entry only',
+    async run(open) {
+      const store = open();
+      if (!store.readMetas || !open.damageMeta) return;
+      const keys = ['[1]', '[2]', '[3]', '[4]'];
+      for (const key of keys) await store.write('task', key, entryOf(key, bytesOf(key)));
+      await open.damageMeta('task', '[1]', 'garbage');
+      await open.damageMeta('task', '[2]', entryOf('[9]', bytesOf('[2]')).meta); // another key's
+      await open.damageMeta('task', '[3]', { format: 1, version: '', inputs: null });
+      const warnings: string[] = [];
+      const warn = console.warn;
+      console.warn = (...args: unknown[]) => warnings.push(args.map(String).join(' '));
+      let metas: (EntryMeta | undefined)[];
+      try {
+        metas = await store.readMetas('task', [...keys, '[1]']);
+      } finally {
+        console.warn = warn;
+      }
+      const good = entryOf('[4]', bytesOf('[4]'));
+      expectEqual(metas, [undefined, undefined, undefined, good.meta, undefined], 'metas');
+      for (const key of keys.slice(0, 3)) {
+        expectEqual(
+          warnings.some((warning) => warning.includes(`task(${key.slice(1, -1)})`)),
+          true,
+          `a warning names ${key}: ${JSON.stringify(warnings)}`,
+        );
+      }
+      // Removed whole, so that it is computed again; the good entry is untouched.
+      await expectKeys(store, 'task', ['[4]'], 'after reading damaged entries');
+      for (const key of keys.slice(0, 3)) await expectNone(store, 'task', key, `damaged ${key}`);
+      await expectEntry(store, 'task', good, 'the good entry');
+      await store.write('task', '[1]', entryOf('[1]', bytesOf('again')));
+      expectEqual(await store.readMetas('task', ['[1]']), [entryOf('[1]', bytesOf('again')).meta], 'rewritten');
     },
   },
   {

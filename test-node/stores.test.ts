@@ -7,7 +7,7 @@ import { fsStore, memoryStore, type Store, task } from 'checkpoint-tool';
 // The browser entry also sets its default store; every test here passes its store explicitly.
 import { idbStore } from 'checkpoint-tool/browser';
 import { temporaryDir } from './helpers.js';
-import { bytesOf, entryOf, oddKeys, testStore } from './store-suite.js';
+import { bytesOf, damageIdbMeta, entryOf, oddKeys, testStore } from './store-suite.js';
 
 testStore(
   'memoryStore',
@@ -32,7 +32,7 @@ testStore(
   'idbStore on fake-indexeddb',
   () => {
     const dbName = `conformance-${databases++}`;
-    return () => idbStore({ dbName });
+    return Object.assign(() => idbStore({ dbName }), { damageMeta: damageIdbMeta(dbName) });
   },
   { describe, test },
 );

@@ -26,6 +26,12 @@ export function withFallback(primary: () => Store, fallback: () => Store, warnin
       return current.lock ? current.lock(folder, key) : async () => {};
     },
     readMeta: async (folder, key) => (await store()).readMeta(folder, key),
+    readMetas: async (folder, keys) => {
+      const current = await store();
+      return current.readMetas
+        ? current.readMetas(folder, keys)
+        : Promise.all(keys.map((key) => current.readMeta(folder, key)));
+    },
     readValue: async (folder, key) => (await store()).readValue(folder, key),
     write: async (folder, key, entry) => (await store()).write(folder, key, entry),
     delete: async (folder, key) => (await store()).delete(folder, key),

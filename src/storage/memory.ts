@@ -19,6 +19,10 @@ export function memoryStore(): Store {
     async readMeta(name, key): Promise<EntryMeta | undefined> {
       return folders.get(name)?.get(key)?.meta;
     },
+    async readMetas(name, keys) {
+      const entries = folders.get(name);
+      return keys.map((key) => entries?.get(key)?.meta);
+    },
     async readValue(name, key) {
       return folders.get(name)?.get(key)?.value.slice();
     },
