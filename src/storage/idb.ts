@@ -1,4 +1,5 @@
-import { delMany, get, getMany, promisifyRequest, type UseStore } from 'idb-keyval';
+import { delMany, promisifyRequest, type UseStore } from 'idb-keyval';
+import { batchedReads, batchedWrites } from './idb-batches.js';
 import type { EntryMeta, Store } from './types.js';
 
 /** Options of {@link idbStore}. */
@@ -18,9 +19,9 @@ export interface IdbStoreOptions {
 /**
  * A store in IndexedDB (through idb-keyval), for browsers. Each entry is two records, its
  * metadata under `['m', folder, key]` and its value under `['v', folder, key]`, written in one
- * transaction so that a closed tab never leaves one without the other. Writes issued together, or
- * while a write transaction is in flight, share the next transaction, and `readMetas` reads many
- * entries in one, since each transaction costs far more than a record. The database is opened on
+ * transaction so that a closed tab never leaves one without the other. Reads issued together, or
+ * while a read is in flight, share one transaction, and so do writes: a transaction costs far
+ * more than a record. A write resolves once its transaction has completed. The database is opened on
  * first use, and closed when another tab deletes or upgrades it. An entry whose records do not
  * match (written by other code, or half evicted) is reported with a warning and removed, so it is
  * computed again. Where the Web Locks API exists, tabs running the same graph compute each
@@ -54,21 +55,19 @@ export function idbStore(options: IdbStoreOptions = {}): Store {
     await remove(folder, key);
     return undefined;
   };
+  const read = batchedReads(db);
   const write = batchedWrites(db);
   return {
     // Web Locks are shared by every tab and worker of the origin, and released when a tab closes.
     lock: globalThis.navigator?.locks ? (folder, key) => webLock(`${lockPrefix}${folder}:${key}`) : undefined,
     async readMeta(folder, key) {
-      const meta = await get<unknown>(['m', folder, key], db());
+      const [meta] = await read([['m', folder, key]]);
       if (meta === undefined) return undefined;
       return isMeta(meta, key) ? meta : damaged(folder, key, 'metadata of another format');
     },
     async readMetas(folder, keys) {
       if (keys.length === 0) return [];
-      const records = await getMany<unknown>(
-        keys.map((key) => ['m', folder, key]),
-        db(),
-      );
+      const records = await read(keys.map((key) => ['m', folder, key]));
       const unusable = new Set<string>();
       const metas = records.map((meta, i) => {
         const key = keys[i] as string;
@@ -90,13 +89,10 @@ export function idbStore(options: IdbStoreOptions = {}): Store {
     },
     async readValue(folder, key) {
       // Both records in one transaction: a consistent pair, even while another tab rewrites it.
-      const [meta, value] = await getMany<unknown>(
-        [
-          ['m', folder, key],
-          ['v', folder, key],
-        ],
-        db(),
-      );
+      const [meta, value] = await read([
+        ['m', folder, key],
+        ['v', folder, key],
+      ]);
       if (meta === undefined && value === undefined) return undefined;
       const bytes = value instanceof ArrayBuffer ? new Uint8Array(value) : value;
       const problem = mismatch(meta, key, bytes);
@@ -105,7 +101,10 @@ export function idbStore(options: IdbStoreOptions = {}): Store {
     write(folder, key, { meta, value }) {
       // IndexedDB clones a view's whole buffer: store only the bytes of the view.
       const bytes = value.byteOffset === 0 && value.byteLength === value.buffer.byteLength ? value : value.slice();
-      return write(folder, key, meta, bytes);
+      return write([
+        [['v', folder, key], bytes],
+        [['m', folder, key], meta],
+      ]);
     },
     delete: remove,
     clear(folder) {
@@ -122,64 +121,6 @@ export function idbStore(options: IdbStoreOptions = {}): Store {
       });
     },
   };
-}
-
-/** A write waiting for the transaction that will hold it. */
-interface PendingWrite {
-  readonly folder: string;
-  readonly key: string;
-  readonly meta: EntryMeta;
-  readonly bytes: Uint8Array;
-  readonly stored: () => void;
-  readonly failed: (error: unknown) => void;
-}
-
-/**
- * Gathers writes into readwrite transactions, one at a time: the writes issued in the same tick
- * share one, and those issued while it is in flight share the next. Each write settles with the
- * transaction that holds it: stored once that transaction completes, failed with its error (every
- * write of it) when it aborts, so that no write is reported stored that is not.
- */
-function batchedWrites(db: () => UseStore) {
-  const waiting: PendingWrite[] = [];
-  let flushing = false;
-  const commit = (batch: PendingWrite[]) =>
-    db()('readwrite', (store) => {
-      batch.push(...waiting.splice(0)); // the writes that came while the database was opening, too
-      try {
-        for (const { folder, key, meta, bytes } of batch) {
-          // Both records in this transaction, or neither: the pair is atomic.
-          store.put(bytes, ['v', folder, key]);
-          store.put(meta, ['m', folder, key]);
-        }
-      } catch (error) {
-        // A record that cannot be cloned: nothing of the batch may be committed.
-        store.transaction.abort();
-        throw error;
-      }
-      return promisifyRequest(store.transaction);
-    });
-  const flush = async () => {
-    while (waiting.length > 0) {
-      const batch: PendingWrite[] = [];
-      try {
-        await commit(batch);
-        for (const write of batch) write.stored();
-      } catch (error) {
-        // Opening the database failed before the batch was taken: the waiting writes fail with it.
-        if (batch.length === 0) batch.push(...waiting.splice(0));
-        for (const write of batch) write.failed(error);
-      }
-    }
-    flushing = false;
-  };
-  return (folder: string, key: string, meta: EntryMeta, bytes: Uint8Array): Promise<void> =>
-    new Promise((stored, failed) => {
-      waiting.push({ folder, key, meta, bytes, stored, failed });
-      if (flushing) return;
-      flushing = true;
-      queueMicrotask(flush);
-    });
 }
 
 /**
