@@ -11,28 +11,33 @@
  */
 import { type Endpoint, expose, transfer } from 'comlink';
 import { runJob } from './executors/job.js';
-import type { Outcome, WorkerApi } from './executors/protocol.js';
-import { toEnvelope, transferables } from './executors/wire.js';
+import type { Outcome, Packed, WorkerApi } from './executors/protocol.js';
+import { pack, toEnvelope, transferables, unpackInputs } from './executors/wire.js';
 
 export type { Endpoint } from 'comlink';
 
 /**
  * Answers a pool's jobs from this worker: each job names a task, which must be registered here,
- * by importing the module that defines it before calling `serve()`. Call it once, at the top
+ * by importing the module that defines it before calling `serve()`. Classes registered on
+ * `serializer` must be registered here too (by that module, say): inputs and results holding
+ * their instances travel between threads as the cache stores them. Call it once, at the top
  * level of the worker's module (not after an `await`), so that no early job is missed.
  * @param endpoint - where jobs arrive; the worker's global scope by default
  */
 export function serve(endpoint: Endpoint = globalThis as unknown as Endpoint): void {
   const api: WorkerApi = {
     async run(job, move): Promise<Outcome> {
-      let value: unknown;
+      let result: Packed;
       try {
-        value = await runJob(job);
+        const inputs = unpackInputs(job);
+        // A result the cache cannot store fails here, as it would in the calling thread.
+        result = pack(await runJob({ task: job.task, key: job.key, args: job.args, inputs }));
       } catch (thrown) {
         return { ok: false, thrown: toEnvelope(thrown) };
       }
-      const outcome: Outcome = { ok: true, value };
-      return move ? transfer(outcome, transferables([value])) : outcome;
+      const outcome: Outcome = { ok: true, ...result };
+      const buffers = transferables([result], move);
+      return buffers.length > 0 ? transfer(outcome, buffers) : outcome;
     },
   };
   expose(api, endpoint);

@@ -5,9 +5,9 @@
  */
 import { type Remote, transfer } from 'comlink';
 import { AbortError, CheckpointError, SerializationError } from '../errors.js';
-import type { Outcome, WorkerApi } from './protocol.js';
+import type { JobMessage, Outcome, WorkerApi } from './protocol.js';
 import type { Executor, Job, JobContext } from './types.js';
-import { fromEnvelope, transferables } from './wire.js';
+import { fromEnvelope, jobLabel, packInputs, transferables, unpackResult } from './wire.js';
 
 /** An executor that runs jobs on a pool of workers. The run never closes it: call `close()`. */
 export interface PoolExecutor extends Executor {
@@ -176,11 +176,12 @@ class Pool implements PoolExecutor {
     detach(pending); // once posted, it runs to its end: a cancelled run waits for it
     slot.current = pending;
     slot.worker.busy(true);
-    const movable = this.#transfer ? context.released : undefined;
-    const message = movable ? transfer(job, transferables(job.inputs, movable)) : job;
     let call: Promise<Outcome>;
     try {
-      call = slot.run(message, this.#transfer) as Promise<Outcome>;
+      const inputs = packInputs(job);
+      const message: JobMessage = { task: job.task, key: job.key, args: job.args, inputs };
+      const buffers = transferables(inputs, this.#transfer && context.released);
+      call = slot.run(buffers.length > 0 ? transfer(message, buffers) : message, this.#transfer) as Promise<Outcome>;
     } catch (error) {
       call = Promise.reject(error);
     }
@@ -189,8 +190,17 @@ class Pool implements PoolExecutor {
       (outcome) => {
         if (slot.current !== pending) return; // the worker died or the pool closed meanwhile
         this.#release(slot);
-        if (outcome.ok) pending.resolve(outcome.value);
-        else pending.reject(fromEnvelope(outcome.thrown));
+        if (!outcome.ok) pending.reject(fromEnvelope(outcome.thrown));
+        else {
+          let value: unknown;
+          try {
+            value = unpackResult(job, outcome);
+          } catch (error) {
+            pending.reject(error);
+            return;
+          }
+          pending.resolve(value);
+        }
       },
       (error: unknown) => {
         // Comlink itself failed: the job or its value could not be cloned.
@@ -216,7 +226,7 @@ class Pool implements PoolExecutor {
     void this.#retire(slot, reason);
     if (pending) {
       const error = new CheckpointError(
-        `${slot.name} stopped while computing ${label(pending.job)}: ${describeReason(reason)}`,
+        `${slot.name} stopped while computing ${jobLabel(pending.job)}: ${describeReason(reason)}`,
         { cause: reason },
       );
       pending.reject(error);
@@ -246,22 +256,18 @@ function detach(pending: Pending): Pending {
   return pending;
 }
 
-function label(job: Job): string {
-  return `${job.task}(${JSON.stringify(job.args).slice(1, -1)})`;
-}
-
 function closed(job: Job): CheckpointError {
-  return new CheckpointError(`The pool was closed before ${label(job)} finished`);
+  return new CheckpointError(`The pool was closed before ${jobLabel(job)} finished`);
 }
 
 function aborted(job: Job, signal: AbortSignal): AbortError {
-  return new AbortError(`The run was cancelled before ${label(job)} started`, { cause: signal.reason });
+  return new AbortError(`The run was cancelled before ${jobLabel(job)} started`, { cause: signal.reason });
 }
 
 function unsent(job: Job, error: unknown): unknown {
   if (!(error instanceof Error && error.message === 'Unserializable return value')) return error;
   return new SerializationError(
-    `The value of ${label(job)} cannot be sent from its worker: structured clone cannot copy it (a function, a symbol, a buffer that an earlier result moved away: see the pool's \`transfer\` option)`,
+    `The value of ${jobLabel(job)} cannot be sent from its worker: structured clone cannot copy it (a buffer that an earlier result moved away: see the pool's \`transfer\` option)`,
     { cause: error },
   );
 }

@@ -1,9 +1,23 @@
 /**
- * What crosses between a pool and its workers: the API a worker exposes through Comlink, and the
- * envelope a thrown value travels in. Types only; `wire.ts` and `worker.ts` implement them.
+ * What crosses between a pool and its workers: the API a worker exposes through Comlink, the two
+ * forms a value travels in, and the envelope of a thrown value. Types only; `wire.ts` and
+ * `worker.ts` implement them.
  * @module
  */
 import type { Job } from './types.js';
+
+/**
+ * An input or a result on its way between threads. Structured clone keeps a value's data but not
+ * its classes, so it carries only values it copies faithfully (JSON-like data, `Map`, `Set`,
+ * `Date`, `RegExp`, `BigInt`, buffers and the built-in typed arrays); any other value travels as
+ * the bytes the cache would store for it, and is decoded on arrival.
+ */
+export type Packed = { readonly value: unknown } | { readonly bytes: Uint8Array };
+
+/** A job as posted to a worker: its inputs {@link Packed}. */
+export interface JobMessage extends Omit<Job, 'inputs'> {
+  readonly inputs: readonly Packed[];
+}
 
 /**
  * A thrown value on its way between threads. Structured clone keeps only the built-in error
@@ -30,17 +44,16 @@ export type ThrownEnvelope =
       readonly value: unknown;
     };
 
-/** How a job ended in a worker: its value, or what it threw. */
-export type Outcome =
-  | { readonly ok: true; readonly value: unknown }
-  | { readonly ok: false; readonly thrown: ThrownEnvelope };
+/** How a job ended in a worker: its value, {@link Packed}, or what it threw. */
+export type Outcome = ({ readonly ok: true } & Packed) | { readonly ok: false; readonly thrown: ThrownEnvelope };
 
 /** What a worker exposes to its pool. */
 export interface WorkerApi {
   /**
-   * Runs a job with the tasks registered in the worker. Never rejects for what the task throws:
-   * that comes back as `{ ok: false }`, so a rejection always means the messaging itself failed.
+   * Runs a job with the tasks registered in the worker. Never rejects for what the task throws,
+   * nor for a result that cannot be stored: that comes back as `{ ok: false }`, so a rejection
+   * always means the messaging itself failed.
    * @param transfer - move the result's buffers to the caller instead of copying them
    */
-  run(job: Job, transfer: boolean): Promise<Outcome>;
+  run(job: JobMessage, transfer: boolean): Promise<Outcome>;
 }

@@ -1,19 +1,148 @@
 /**
- * The behaviour of the pool protocol shared by both ends: which buffers a message may move, and
- * how a thrown value is flattened into a {@link ThrownEnvelope} and rebuilt.
+ * The behaviour of the pool protocol shared by both ends: the form each value crosses in, which
+ * buffers a message may move, and how a thrown value is flattened into a {@link ThrownEnvelope}
+ * and rebuilt.
  * @module
  */
-import { AbortError, CheckpointError, SerializationError, TaskDefinitionError } from '../errors.js';
-import type { ThrownEnvelope } from './protocol.js';
+import { deserialize, serialize } from '../codec/serialize.js';
+import { AbortError, CheckpointError, describe, SerializationError, TaskDefinitionError } from '../errors.js';
+import type { JobMessage, Packed, ThrownEnvelope } from './protocol.js';
+import type { Job } from './types.js';
 
 /**
- * The buffers of `values` that a message can move instead of copying: every `ArrayBuffer`, and
- * the buffer of each typed array or `DataView` that covers its buffer wholly. A view into part of
- * a larger buffer (a value decoded from the cache is a view into the entry's bytes) is copied, as
- * moving it would take the rest of that buffer away from its owner. Each buffer is listed once.
- * @param movable - for each value, whether it may be moved; absent: all of them
+ * Puts a value in the form it crosses threads in: as it is when structured clone copies it
+ * faithfully, else as the bytes the cache would store, so that it arrives as it would come back
+ * from the cache (registered classes included). Throws the codec's {@link SerializationError},
+ * naming the path, for a value the cache cannot store either.
  */
-export function transferables(values: readonly unknown[], movable?: readonly boolean[]): Transferable[] {
+export function pack(value: unknown): Packed {
+  return clonesFaithfully(value) ? { value } : { bytes: serialize(value) };
+}
+
+/** The value that {@link pack} packed. */
+function unpack(packed: Packed): unknown {
+  return 'bytes' in packed ? deserialize(packed.bytes) : packed.value;
+}
+
+/** A job's inputs, each {@link pack}ed for the trip to a worker. */
+export function packInputs(job: Job): Packed[] {
+  return job.inputs.map((input, i) => {
+    try {
+      return pack(input);
+    } catch (error) {
+      throw new SerializationError(`Input ${i} of ${jobLabel(job)} cannot be sent to its worker: ${describe(error)}`, {
+        cause: error,
+      });
+    }
+  });
+}
+
+/** A job's inputs as they were before {@link packInputs}, in the worker. */
+export function unpackInputs(job: JobMessage): unknown[] {
+  return job.inputs.map((input, i) => unpackFor(input, `Input ${i} of ${jobLabel(job)}`, 'in its worker', 'workers'));
+}
+
+/** A job's result as it was before the worker packed it, in the calling thread. */
+export function unpackResult(job: Job, result: Packed): unknown {
+  return unpackFor(result, `The value of ${jobLabel(job)}`, 'from its worker', 'calling thread');
+}
+
+function unpackFor(packed: Packed, what: string, where: string, thread: string): unknown {
+  try {
+    return unpack(packed);
+  } catch (error) {
+    throw new SerializationError(
+      `${what} cannot be decoded ${where}: ${describe(error)}; classes registered on \`serializer\` must be registered in the ${thread} too`,
+      { cause: error },
+    );
+  }
+}
+
+/** A job as its instance's label shows it in messages: `task(arg1,arg2)`. */
+export function jobLabel(job: Pick<Job, 'task' | 'args'>): string {
+  return `${job.task}(${JSON.stringify(job.args).slice(1, -1)})`;
+}
+
+// The classes that structured clone rebuilds as themselves, with everything the cache keeps.
+// Errors are not among them: a clone drops their own properties and an AggregateError's members.
+const leaves = new Set<object | null>([
+  Date.prototype,
+  RegExp.prototype,
+  ArrayBuffer.prototype,
+  DataView.prototype,
+  Int8Array.prototype,
+  Uint8Array.prototype,
+  Uint8ClampedArray.prototype,
+  Int16Array.prototype,
+  Uint16Array.prototype,
+  Int32Array.prototype,
+  Uint32Array.prototype,
+  Float32Array.prototype,
+  Float64Array.prototype,
+  BigInt64Array.prototype,
+  BigUint64Array.prototype,
+]);
+
+/**
+ * Whether structured clone copies `value` as the cache would give it back: primitives other than
+ * symbols, plain objects without symbol keys, arrays, Maps and Sets of such values, and the
+ * classes above. Anything else (another class, a null prototype, a function, a symbol, a
+ * typed-array subclass such as `Buffer`, a view of shared memory) stops the walk at once.
+ */
+function clonesFaithfully(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return typeof value !== 'symbol' && typeof value !== 'function';
+  try {
+    return faithful(value, new Set());
+  } catch {
+    return false; // nested deeper than the stack: the codec reports it
+  }
+}
+
+function faithful(object: object, seen: Set<object>): boolean {
+  if (seen.has(object)) return true; // structured clone keeps shared and cyclic references
+  seen.add(object);
+  const proto = Object.getPrototypeOf(object);
+  if (proto === Object.prototype) {
+    for (const key in object) if (!item((object as Record<string, unknown>)[key], seen)) return false;
+    return Object.getOwnPropertySymbols(object).length === 0;
+  }
+  if (proto === Array.prototype) {
+    const array = object as unknown[];
+    for (let i = 0; i < array.length; i++) if (!item(array[i], seen)) return false;
+    return true;
+  }
+  if (proto === Map.prototype) {
+    for (const [key, member] of object as Map<unknown, unknown>) {
+      if (!item(key, seen) || !item(member, seen)) return false;
+    }
+    return true;
+  }
+  if (proto === Set.prototype) {
+    for (const member of object as Set<unknown>) if (!item(member, seen)) return false;
+    return true;
+  }
+  if (ArrayBuffer.isView(object)) return leaves.has(proto) && object.buffer instanceof ArrayBuffer;
+  return leaves.has(proto);
+}
+
+function item(value: unknown, seen: Set<object>): boolean {
+  if (typeof value === 'object') return value === null || faithful(value, seen);
+  return typeof value !== 'symbol' && typeof value !== 'function';
+}
+
+/**
+ * The buffers a message of packed values can move instead of copying: the bytes of every encoded
+ * value (made for the trip, nobody else holds them), and, in each value that `movable` allows,
+ * every `ArrayBuffer` and the buffer of each typed array or `DataView` that covers its buffer
+ * wholly. A view into part of a larger buffer (a value decoded from the cache is a view into the
+ * entry's bytes) is copied, as moving it would take the rest of that buffer away from its owner.
+ * Each buffer is listed once.
+ * @param movable - whether the values may be moved: all, none, or for each value
+ */
+export function transferables(
+  packed: readonly Packed[],
+  movable: boolean | readonly boolean[] | undefined,
+): Transferable[] {
   const found = new Set<ArrayBuffer>();
   const seen = new Set<object>();
   const visit = (value: unknown): void => {
@@ -39,8 +168,9 @@ export function transferables(values: readonly unknown[], movable?: readonly boo
       for (const item of Object.values(value)) visit(item);
     }
   };
-  values.forEach((value, i) => {
-    if (movable === undefined || movable[i]) visit(value);
+  packed.forEach((one, i) => {
+    if ('bytes' in one) found.add(one.bytes.buffer as ArrayBuffer);
+    else if (movable === true || (typeof movable === 'object' && movable[i])) visit(one.value);
   });
   return [...found];
 }
