@@ -16,7 +16,11 @@ import type { Job } from './types.js';
  * naming the path, for a value the cache cannot store either.
  */
 export function pack(value: unknown): Packed {
-  return clonesFaithfully(value) ? { value } : { bytes: serialize(value) };
+  if (clonesFaithfully(value)) return { value };
+  const bytes = serialize(value);
+  // The bytes are moved to the other thread: they must own their whole buffer.
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  return { bytes: whole ? bytes : bytes.slice() };
 }
 
 /** The value that {@link pack} packed. */
