@@ -7,7 +7,7 @@ import { fsStore, memoryStore, type Store, task } from 'checkpoint-tool';
 // The browser entry also sets its default store; every test here passes its store explicitly.
 import { idbStore } from 'checkpoint-tool/browser';
 import { temporaryDir } from './helpers.js';
-import { bytesOf, damageIdbMeta, entryOf, oddKeys, testStore } from './store-suite.js';
+import { bytesOf, damageIdbMeta, entryBytes, entryOf, oddKeys, testStore } from './store-suite.js';
 
 testStore(
   'memoryStore',
@@ -141,7 +141,7 @@ describe('fsStore on disk', () => {
     // The good entry is untouched, and a damaged one is replaced by the next write.
     assert.deepEqual(await store.readMeta('task', '[1]'), good.meta);
     await store.write('truncatedValue', '[1]', good);
-    assert.deepEqual(await store.readValue('truncatedValue', '[1]'), good.value);
+    assert.deepEqual(await store.readValue('truncatedValue', '[1]'), entryBytes(good));
     assert.deepEqual(await store.keys('truncatedValue'), ['[1]']);
   });
 

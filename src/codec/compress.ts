@@ -1,8 +1,19 @@
-import { unzlibSync, zlibSync } from 'fflate';
+import { unzlibSync, Zlib } from 'fflate';
 
-/** Compresses value bytes with zlib (fflate) at the given level (0-9). */
-export function compress(bytes: Uint8Array, level: number): Uint8Array {
-  return zlibSync(bytes, { level: level as 0 });
+/**
+ * Compresses value bytes, given in pieces, with zlib (fflate) at the given level (0-9), streaming
+ * them so that no joined copy of the input is made. Returns the compressed bytes in pieces.
+ */
+export function compress(pieces: readonly Uint8Array[], level: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const stream = new Zlib({ level: level as 0 }, (chunk) => {
+    out.push(chunk);
+  });
+  if (pieces.length === 0) stream.push(new Uint8Array(0), true);
+  pieces.forEach((piece, i) => {
+    stream.push(piece, i === pieces.length - 1);
+  });
+  return out;
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { Instance } from '../instance.js';
+import { piecesLength } from '../storage/pieces.js';
 import type { Entry, EntryMeta } from '../storage/types.js';
 import { compress, decompress } from './compress.js';
-import { deserialize, serialize } from './serialize.js';
+import { deserialize, serializePieces } from './serialize.js';
 
 /**
  * Makes the entry to store for a computed value: serialized (and compressed when the task asks),
@@ -15,8 +16,9 @@ export function encodeEntry(
   inputs: readonly string[],
 ): Entry {
   const level = instance.task.compressLevel;
-  const serialized = serialize(value);
-  const bytes = level === undefined ? serialized : compress(serialized, level);
+  const serialized = serializePieces(value);
+  const rawSize = piecesLength(serialized);
+  const pieces = level === undefined ? serialized : compress(serialized, level);
   const meta: EntryMeta = {
     format: 1,
     key: instance.key,
@@ -24,11 +26,11 @@ export function encodeEntry(
     stamp,
     inputs,
     encoding: level === undefined ? 'raw' : 'zlib',
-    size: bytes.length,
-    ...(level === undefined ? {} : { rawSize: serialized.length }),
+    size: level === undefined ? rawSize : piecesLength(pieces),
+    ...(level === undefined ? {} : { rawSize }),
     created: Date.now(),
   };
-  return { meta, value: bytes };
+  return { meta, value: pieces };
 }
 
 /** Decodes stored value bytes back into the value. */

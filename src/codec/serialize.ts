@@ -1,5 +1,6 @@
 import SuperJSON from 'superjson';
 import { describe, SerializationError } from '../errors.js';
+import { joinPieces } from '../storage/pieces.js';
 import { type ReferenceAnnotations, restoreReferences } from './references.js';
 import { isBuiltinError, registerTransformers } from './transformers.js';
 
@@ -86,20 +87,29 @@ const decoder = new TextDecoder();
 
 /**
  * Encodes a value as bytes: a 4-byte JSON length, superjson's JSON, padding to 8 bytes, then the
- * binary sections. Throws {@link SerializationError} for anything that would not come back equal.
+ * binary sections, each padded to 8 bytes. Throws {@link SerializationError} for anything that
+ * would not come back equal.
  */
 export function serialize(value: unknown): Uint8Array {
+  return joinPieces(serializePieces(value));
+}
+
+/**
+ * Encodes a value as {@link serialize} does, in pieces laid end to end: a typed array of 64 KiB or
+ * more is a piece of its own, a view of its memory rather than a copy, so that storing a large
+ * array costs no second copy of it. The pieces are only valid while the value is left unchanged.
+ */
+export function serializePieces(value: unknown): Uint8Array[] {
   // Plain JSON needs none of superjson's annotations: write its JSON as superjson would.
-  if (isPlainJsonSafe(value)) return frame(encoder.encode(JSON.stringify({ json: value })), [], 0);
+  if (isPlainJsonSafe(value)) return [head(encoder.encode(JSON.stringify({ json: value })))];
   sections = { views: [], length: 0 };
   let json: Uint8Array;
   let views: ArrayBufferView[];
-  let binaryLength: number;
   try {
     const problem = findUnstorable(value, 'value', new Set());
     if (problem) throw new SerializationError(problem);
     json = encoder.encode(JSON.stringify(serializer.serialize(value)));
-    ({ views, length: binaryLength } = sections);
+    ({ views } = sections);
   } catch (error) {
     // Whatever else fails (nesting deeper than the stack, a throwing getter) is still about storing.
     if (error instanceof SerializationError) throw error;
@@ -107,23 +117,46 @@ export function serialize(value: unknown): Uint8Array {
   } finally {
     sections = undefined;
   }
-  return frame(json, views, binaryLength);
+  return [head(json), ...binarySections(views)];
 }
 
-/** Lays out the JSON and the binary sections in one buffer. */
-function frame(json: Uint8Array, views: readonly ArrayBufferView[], binaryLength: number): Uint8Array {
-  const start = align8(4 + json.length);
-  const bytes = new Uint8Array(start + binaryLength);
-  new DataView(bytes.buffer).setUint32(0, json.length, true);
+const PIECE = 64 * 1024;
+const PADDING = new Uint8Array(8);
+
+/** The 4-byte JSON length, the JSON and padding to 8 bytes. */
+function head(json: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(align8(4 + json.length));
+  bytes[0] = json.length & 0xff;
+  bytes[1] = (json.length >>> 8) & 0xff;
+  bytes[2] = (json.length >>> 16) & 0xff;
+  bytes[3] = (json.length >>> 24) & 0xff;
   bytes.set(json, 4);
-  let offset = start;
-  for (const view of views) {
-    bytes.set(new Uint8Array(view.buffer, view.byteOffset, view.byteLength), offset);
-    offset = align8(offset + view.byteLength);
-  }
   return bytes;
 }
 
+/** The binary sections, each padded to 8 bytes: large ones as views, runs of small ones copied together. */
+function binarySections(views: readonly ArrayBufferView[]): Uint8Array[] {
+  const pieces: Uint8Array[] = [];
+  let small: Uint8Array[] = [];
+  const flushSmall = () => {
+    // Always two pieces or more (each view has its padding, even empty), so always a copy.
+    if (small.length > 0) pieces.push(joinPieces(small));
+    small = [];
+  };
+  for (const view of views) {
+    const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+    const padding = PADDING.subarray(0, align8(bytes.length) - bytes.length);
+    if (bytes.length >= PIECE) {
+      flushSmall();
+      pieces.push(bytes);
+      if (padding.length > 0) pieces.push(padding);
+    } else {
+      small.push(bytes, padding);
+    }
+  }
+  flushSmall();
+  return pieces;
+}
 /** Decodes bytes made by {@link serialize}. Typed arrays are views into `bytes` where aligned. */
 export function deserialize(bytes: Uint8Array): unknown {
   const length = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true);

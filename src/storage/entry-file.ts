@@ -21,14 +21,18 @@ export interface Header {
 }
 
 /** The header bytes (prefix, metadata, padding) that precede an entry's value. */
-export function encodeHeader(meta: EntryMeta, value: Uint8Array): Uint8Array {
+export function encodeHeader(meta: EntryMeta, value: readonly Uint8Array[]): Uint8Array {
   const json = encoder.encode(JSON.stringify(meta));
   const header = new Uint8Array(align8(PREFIX + json.length));
   const view = new DataView(header.buffer);
   header.set(MAGIC);
   view.setUint32(4, json.length, true);
   view.setUint32(8, crc32(json), true);
-  view.setUint32(12, crc32(value), true);
+  view.setUint32(
+    12,
+    value.reduce((crc, piece) => crc32(piece, crc), 0),
+    true,
+  );
   header.set(json, PREFIX);
   return header;
 }

@@ -157,7 +157,7 @@ export function fsStore(options: FsStoreOptions = {}): Store {
         const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
         const file = await open(temporary, 'w');
         try {
-          await file.writev([encodeHeader(meta, value), value]);
+          await file.writev([encodeHeader(meta, value), ...value]);
         } finally {
           await file.close();
         }

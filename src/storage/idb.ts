@@ -1,5 +1,6 @@
 import { delMany, promisifyRequest, type UseStore } from 'idb-keyval';
 import { batchedReads, batchedWrites } from './idb-batches.js';
+import { joinPieces } from './pieces.js';
 import type { EntryMeta, Store } from './types.js';
 
 /** Options of {@link idbStore}. */
@@ -100,7 +101,8 @@ export function idbStore(options: IdbStoreOptions = {}): Store {
     },
     write(folder, key, { meta, value }) {
       // IndexedDB clones a view's whole buffer: store only the bytes of the view.
-      const bytes = value.byteOffset === 0 && value.byteLength === value.buffer.byteLength ? value : value.slice();
+      const joined = joinPieces(value);
+      const bytes = joined.byteOffset === 0 && joined.byteLength === joined.buffer.byteLength ? joined : joined.slice();
       return write([
         [['v', folder, key], bytes],
         [['m', folder, key], meta],

@@ -1,3 +1,4 @@
+import { joinPieces } from './pieces.js';
 import type { Entry, EntryMeta, Store } from './types.js';
 
 /**
@@ -24,13 +25,13 @@ export function memoryStore(): Store {
       return keys.map((key) => entries?.get(key)?.meta);
     },
     async readValue(name, key) {
-      return folders.get(name)?.get(key)?.value.slice();
+      return folders.get(name)?.get(key)?.value[0]?.slice();
     },
     async write(name, key, entry) {
       // Kept as given (the writer hands the entry over); the metadata frozen rather than cloned on
       // every read, and values copied on read, so no reader can change what the next one reads.
       Object.freeze(entry.meta.inputs);
-      folder(name).set(key, { meta: Object.freeze(entry.meta), value: entry.value });
+      folder(name).set(key, { meta: Object.freeze(entry.meta), value: [joinPieces(entry.value)] });
     },
     async delete(name, key) {
       folders.get(name)?.delete(key);

@@ -32,7 +32,11 @@ export interface EntryMeta {
 /** A stored entry: its metadata and value bytes. */
 export interface Entry {
   readonly meta: EntryMeta;
-  readonly value: Uint8Array;
+  /**
+   * The value bytes, in pieces laid end to end: a large typed array is a piece of its own, written
+   * from its own memory rather than copied into one buffer first.
+   */
+  readonly value: readonly Uint8Array[];
 }
 
 /**
