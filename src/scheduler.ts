@@ -176,7 +176,7 @@ class Scheduler {
     const instance = this.#nodes[i] as Instance<unknown>;
     const { executor, emit, now, signal, store } = this.#context;
     const dependencies = this.#context.graph.dependencies[i] as number[];
-    const unlock = await store.lock?.(instance.task.id, instance.key);
+    const unlock = store.lock ? await store.lock(instance.task.id, instance.key) : undefined;
     try {
       let inputs = dependencies.map((j) => (this.#values.has(j) ? this.#values.get(j) : this.#load(j)));
       if (inputs.some((input) => input instanceof Promise)) inputs = await Promise.all(inputs);
