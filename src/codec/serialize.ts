@@ -101,7 +101,7 @@ export function serialize(value: unknown): Uint8Array {
  */
 export function serializePieces(value: unknown): Uint8Array[] {
   // Plain JSON needs none of superjson's annotations: write its JSON as superjson would.
-  if (isPlainJsonSafe(value)) return [head(encoder.encode(JSON.stringify({ json: value })))];
+  if (isPlainJsonSafe(value)) return [head(encoder.encode(`{"json":${JSON.stringify(value)}}`))];
   sections = { views: [], length: 0 };
   let json: Uint8Array;
   let views: ArrayBufferView[];
