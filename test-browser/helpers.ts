@@ -78,26 +78,5 @@ export function chooseReference(n: number, k: number): bigint {
   return value;
 }
 
-/** The labels of the instances in the graph of choose(n, k). */
-export function chooseGraph(n: number, k: number): Set<string> {
-  const seen = new Set<string>();
-  const stack: [number, number][] = [[n, k]];
-  while (stack.length > 0) {
-    const [i, j] = stack.pop() as [number, number];
-    const label = `choose(${i},${j})`;
-    if (seen.has(label)) continue;
-    seen.add(label);
-    if (0 < j && j < i) stack.push([i - 1, j - 1], [i - 1, j]);
-  }
-  return seen;
-}
-
-/** The instances of choose(n, k)'s graph from which choose(a, b) is reachable, it included. */
-export function chooseDownstream(n: number, k: number, a: number, b: number): Set<string> {
-  const downstream = new Set<string>();
-  for (const label of chooseGraph(n, k)) {
-    const [i, j] = label.slice(7, -1).split(',').map(Number) as [number, number];
-    if (chooseGraph(i, j).has(`choose(${a},${b})`)) downstream.add(label);
-  }
-  return downstream;
-}
+// The graph shapes the Node tests use too.
+export { chooseDownstream, chooseGraph } from '../test-node/helpers.js';
