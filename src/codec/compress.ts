@@ -1,5 +1,7 @@
 import { unzlibSync, Zlib } from 'fflate';
 
+const CHUNK = 1 << 20;
+
 /**
  * Compresses value bytes, given in pieces, with zlib (fflate) at the given level (0-9), streaming
  * them so that no joined copy of the input is made. Returns the compressed bytes in pieces.
@@ -9,9 +11,13 @@ export function compress(pieces: readonly Uint8Array[], level: number): Uint8Arr
   const stream = new Zlib({ level: level as 0 }, (chunk) => {
     out.push(chunk);
   });
-  if (pieces.length === 0) stream.push(new Uint8Array(0), true);
-  pieces.forEach((piece, i) => {
-    stream.push(piece, i === pieces.length - 1);
+  // In chunks of 1 MiB: fflate sizes its output buffer by what it is given at once.
+  const chunks = pieces.flatMap((piece) =>
+    Array.from({ length: Math.ceil(piece.length / CHUNK) }, (_, i) => piece.subarray(i * CHUNK, (i + 1) * CHUNK)),
+  );
+  if (chunks.length === 0) stream.push(new Uint8Array(0), true);
+  chunks.forEach((chunk, i) => {
+    stream.push(chunk, i === chunks.length - 1);
   });
   return out;
 }
