@@ -189,3 +189,34 @@ describe('fsStore on disk', () => {
     assert.equal(relative(envDir, await onlyFile(envDir, 'ns.layout')).split(sep)[0], 'checkpoint');
   });
 });
+
+test('idbStore: a value record with a flipped bit fails its checksum: reported, removed, read as missing', async (t) => {
+  const dbName = 'checksums';
+  const store = idbStore({ dbName });
+  const entry = entryOf('[1]', bytesOf('checked value', 300));
+  await store.write('task', '[1]', entry);
+  assert.deepEqual(await store.readValue('task', '[1]'), entryBytes(entry));
+  // Flip one bit inside the stored value, leaving its length as it was.
+  await new Promise<void>((resolve, reject) => {
+    const request = indexedDB.open(dbName);
+    request.onerror = () => reject(request.error);
+    request.onsuccess = () => {
+      const database = request.result;
+      const objects = database.transaction('entries', 'readwrite').objectStore('entries');
+      const get = objects.get(['v', 'task', '[1]']);
+      get.onsuccess = () => {
+        const record = get.result as Uint8Array;
+        record[100] = (record[100] as number) ^ 0x04;
+        objects.put(record, ['v', 'task', '[1]']).onsuccess = () => {
+          database.close();
+          resolve();
+        };
+      };
+    };
+  });
+  const warn = t.mock.method(console, 'warn', () => {});
+  assert.equal(await store.readValue('task', '[1]'), undefined);
+  assert.equal(warn.mock.callCount(), 1);
+  assert.match(String(warn.mock.calls[0]?.arguments[0]), /value checksum mismatch/);
+  assert.equal(await store.readMeta('task', '[1]'), undefined, 'the damaged entry is removed whole');
+});

@@ -1,6 +1,6 @@
 import { delMany, promisifyRequest, type UseStore } from 'idb-keyval';
+import { crc32 } from './crc32.js';
 import { batchedReads, batchedWrites } from './idb-batches.js';
-import { joinPieces } from './pieces.js';
 import type { EntryMeta, Store } from './types.js';
 
 /** Options of {@link idbStore}. */
@@ -95,16 +95,24 @@ export function idbStore(options: IdbStoreOptions = {}): Store {
         ['v', folder, key],
       ]);
       if (meta === undefined && value === undefined) return undefined;
-      const bytes = value instanceof ArrayBuffer ? new Uint8Array(value) : value;
-      const problem = mismatch(meta, key, bytes);
-      return problem ? damaged(folder, key, problem) : (bytes as Uint8Array);
+      const record = value instanceof ArrayBuffer ? new Uint8Array(value) : value;
+      const problem = mismatch(meta, key, record);
+      return problem ? damaged(folder, key, problem) : (record as Uint8Array).subarray(0, (meta as EntryMeta).size);
     },
     write(folder, key, { meta, value }) {
-      // IndexedDB clones a view's whole buffer: store only the bytes of the view.
-      const joined = joinPieces(value);
-      const bytes = joined.byteOffset === 0 && joined.byteLength === joined.buffer.byteLength ? joined : joined.slice();
+      // The value record is the bytes, then their CRC-32 (4 bytes, little-endian), in a buffer of
+      // its own (IndexedDB would clone a view's whole buffer).
+      const record = new Uint8Array(meta.size + 4);
+      let offset = 0;
+      let checksum = 0;
+      for (const piece of value) {
+        record.set(piece, offset);
+        offset += piece.length;
+        checksum = crc32(piece, checksum);
+      }
+      new DataView(record.buffer).setUint32(meta.size, checksum, true);
       return write([
-        [['v', folder, key], bytes],
+        [['v', folder, key], record],
         [['m', folder, key], meta],
       ]);
     },
@@ -189,7 +197,9 @@ function mismatch(meta: unknown, key: string, value: unknown): string | undefine
   if (!isMeta(meta, key)) return 'metadata of another format';
   if (value === undefined) return 'metadata without its value';
   if (!(value instanceof Uint8Array)) return `a value that is not bytes (${typeof value})`;
-  if (value.length !== meta.size) return `${value.length} value bytes instead of ${meta.size}`;
+  if (value.length !== meta.size + 4) return `${value.length} value bytes instead of ${meta.size + 4}`;
+  const recorded = new DataView(value.buffer, value.byteOffset + meta.size, 4).getUint32(0, true);
+  if (crc32(value.subarray(0, meta.size)) !== recorded) return 'value checksum mismatch';
   return undefined;
 }
 
