@@ -91,7 +91,7 @@ class Scheduler {
     }
     if (context.signal) {
       if (context.signal.aborted) this.#stopping = true;
-      else context.signal.addEventListener('abort', () => this.#stop(), { once: true });
+      else context.signal.addEventListener('abort', this.#stop, { once: true });
     }
     for (let i = 0; i < n; i++) {
       if (this.#stamps[i] === undefined && this.#waiting[i] === 0) this.#enqueue(i);
@@ -273,15 +273,17 @@ class Scheduler {
     }
   }
 
-  #stop(): void {
+  readonly #stop = (): void => {
     this.#stopping = true;
     if (this.#running === 0) this.#finish();
-  }
+  };
 
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
     const { emit, now, signal } = this.#context;
+    // One signal may serve many runs: leave nothing of this one attached to it.
+    signal?.removeEventListener('abort', this.#stop);
     const time = now();
     for (let i = 0; i < this.#nodes.length; i++) {
       if (this.#stamps[i] === undefined && !this.#started[i]) {

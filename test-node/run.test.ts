@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { getEventListeners } from 'node:events';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import {
@@ -216,6 +217,14 @@ describe('failures', () => {
     await assert.rejects(steps().run({ store, executor: serial, signal: controller.signal }), AbortError);
     assert.deepEqual(ran, [1]);
     assert.deepEqual(await step(1).run({ store, executor: serial }), 1, 'the finished instance was stored');
+  });
+
+  test('a signal shared by many runs keeps no listener of finished runs', async () => {
+    const controller = new AbortController();
+    const leaf = task('signal-leaf', (i: number) => () => i);
+    const store = memoryStore();
+    for (let i = 0; i < 3; i++) assert.equal(await leaf(i).run({ store, signal: controller.signal }), i);
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
   });
 });
 
