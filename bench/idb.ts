@@ -10,8 +10,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { build, preview } from 'vite';
+import { launch } from '../test-browser/helpers.js';
 import { type GraphName, makeGraph } from './graphs.js';
 import { format, median, report } from './measure.js';
 
@@ -43,16 +44,7 @@ export async function benchIdb(): Promise<void> {
     preview: { host: '127.0.0.1', port: 0 },
   });
   const url = server.resolvedUrls?.local[0];
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-gpu',
-    ],
-  });
+  const browser = await launch();
   try {
     if (!url) throw new Error('vite preview gave no URL');
     const page = await browser.newPage();
