@@ -14,77 +14,66 @@ export interface Graph {
   readonly dependents: readonly (readonly number[])[];
 }
 
+/** A node being explored: its instance, its dependencies, and how many of them are done. */
+interface Frame {
+  readonly instance: Instance<unknown>;
+  readonly dependencies: readonly Instance<unknown>[];
+  next: number;
+}
+
+/** Marks an instance whose dependencies are still being explored, in the numbering map. */
+const EXPLORING = -1;
+
 /**
- * Builds the graph from the root, iteratively (no recursion depth limit), and orders it by Kahn's
- * algorithm. Throws {@link TaskFailedError} when a factory throws, and {@link CycleError} naming
- * the instances of a cycle.
+ * Builds the graph from the root by an iterative depth-first search (no recursion depth limit),
+ * numbering each instance once all its dependencies are numbered: that numbering is already a
+ * dependency order. Throws {@link TaskFailedError} when a factory throws, and {@link CycleError}
+ * naming the instances of a cycle.
  */
 export function buildGraph(root: Instance<unknown>): Graph {
-  const index = new Map<Instance<unknown>, number>([[root, 0]]);
-  const found: Instance<unknown>[] = [root];
-  const edges: number[][] = [];
-  for (let i = 0; i < found.length; i++) {
-    const instance = found[i] as Instance<unknown>;
-    let dependencies: readonly Instance<unknown>[];
-    try {
-      dependencies = instance.computation().dependencies;
-    } catch (error) {
-      throw new TaskFailedError(instance.task.id, instance.args, instance.label, error);
-    }
-    edges.push(
-      dependencies.map((dependency) => {
-        let j = index.get(dependency);
-        if (j === undefined) {
-          j = found.length;
-          index.set(dependency, j);
-          found.push(dependency);
-        }
-        return j;
-      }),
-    );
-  }
-  return order(found, edges);
-}
-
-function order(found: readonly Instance<unknown>[], edges: readonly number[][]): Graph {
-  const n = found.length;
-  const waiting = edges.map((list) => list.length);
-  const dependentsOf: number[][] = found.map(() => []);
-  edges.forEach((list, i) => {
-    for (const j of list) dependentsOf[j]?.push(i);
-  });
-  const sorted: number[] = [];
-  for (let i = 0; i < n; i++) if (waiting[i] === 0) sorted.push(i);
-  for (let head = 0; head < sorted.length; head++) {
-    for (const dependent of dependentsOf[sorted[head] as number] as number[]) {
-      if (--(waiting[dependent] as number) === 0) sorted.push(dependent);
-    }
-  }
-  if (sorted.length < n) throw new CycleError(findCycle(found, edges, waiting));
-  const position = new Array<number>(n);
-  sorted.forEach((node, p) => {
-    position[node] = p;
-  });
-  const remap = (list: readonly number[]) => list.map((j) => position[j] as number);
-  return {
-    nodes: sorted.map((i) => found[i] as Instance<unknown>),
-    dependencies: sorted.map((i) => remap(edges[i] as number[])),
-    dependents: sorted.map((i) => remap(dependentsOf[i] as number[])),
+  const index = new Map<Instance<unknown>, number>();
+  const nodes: Instance<unknown>[] = [];
+  const dependencies: number[][] = [];
+  const stack: Frame[] = [];
+  const enter = (instance: Instance<unknown>) => {
+    index.set(instance, EXPLORING);
+    stack.push({ instance, dependencies: dependenciesOf(instance), next: 0 });
   };
+  enter(root);
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1] as Frame;
+    if (frame.next < frame.dependencies.length) {
+      const dependency = frame.dependencies[frame.next++] as Instance<unknown>;
+      const state = index.get(dependency);
+      if (state === undefined) enter(dependency);
+      else if (state === EXPLORING) throw new CycleError(cycle(stack, dependency));
+      continue;
+    }
+    stack.pop();
+    index.set(frame.instance, nodes.length);
+    nodes.push(frame.instance);
+    dependencies.push(frame.dependencies.map((dependency) => index.get(dependency) as number));
+  }
+  const dependents: number[][] = nodes.map(() => []);
+  dependencies.forEach((list, i) => {
+    for (const j of list) (dependents[j] as number[]).push(i);
+  });
+  return { nodes, dependencies, dependents };
 }
 
-// Every node Kahn could not order waits on another such node, so following those edges from any
-// of them must come back to a node already seen: that loop is a cycle.
-function findCycle(found: readonly Instance<unknown>[], edges: readonly number[][], waiting: number[]): string[] {
-  const onPath = new Map<number, number>();
-  const path: number[] = [];
-  let node = waiting.findIndex((count) => count > 0);
-  while (!onPath.has(node)) {
-    onPath.set(node, path.length);
-    path.push(node);
-    node = (edges[node] as number[]).find((j) => (waiting[j] as number) > 0) as number;
+function dependenciesOf(instance: Instance<unknown>): readonly Instance<unknown>[] {
+  try {
+    return instance.computation().dependencies;
+  } catch (error) {
+    throw new TaskFailedError(instance.task.id, instance.args, instance.label, error);
   }
-  const cycle = path.slice(onPath.get(node));
-  // Present it in dependency order: each instance requires the next.
-  return [...cycle, node].map((i) => (found[i] as Instance<unknown>).label);
+}
+
+/**
+ * The labels of the cycle closed by requiring `back` from the top of the stack, in dependency
+ * order: each instance requires the next, and the last is the first again.
+ */
+function cycle(stack: readonly Frame[], back: Instance<unknown>): string[] {
+  const start = stack.findIndex((frame) => frame.instance === back);
+  return [...stack.slice(start).map((frame) => frame.instance.label), back.label];
 }

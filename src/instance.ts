@@ -35,11 +35,14 @@ export class Instance<T> {
   declare readonly [resultType]: T;
   #computation: Computation<unknown> | undefined;
 
-  /** @internal Instances are made by calling a task, never directly. */
-  constructor(task: TaskDefinition, key: string) {
+  /**
+   * @internal Instances are made by calling a task, never directly. `args`, when given, is a
+   * private array equal to what `key` parses to, spared the parse.
+   */
+  constructor(task: TaskDefinition, key: string, args?: readonly Json[]) {
     this.task = task;
     this.key = key;
-    this.args = JSON.parse(key) as Json[];
+    this.args = args ?? (JSON.parse(key) as Json[]);
   }
 
   /** A readable name, as in `choose(6,3)`. */

@@ -10,6 +10,9 @@ import type { EntryMeta, Store } from './storage/types.js';
 /** What a read gives for a value that is not stored. */
 const MISSING: unique symbol = Symbol('missing');
 
+/** How a node's computation ended: computed here, or found stored (by another process) meanwhile. */
+type Outcome = { value: unknown } | { meta: EntryMeta };
+
 /** What one execution of a planned graph needs. */
 export interface ScheduleContext {
   readonly graph: Graph;
@@ -61,6 +64,7 @@ class Scheduler {
   #running = 0;
   #stopping = false;
   #finished = false;
+  #pumping = false;
   #settle!: { resolve: (value: unknown) => void; reject: (error: unknown) => void };
 
   constructor(context: ScheduleContext) {
@@ -109,8 +113,14 @@ class Scheduler {
     lane.ready.push(i);
   }
 
-  /** Starts ready nodes, one task after another, until a limit is reached or none is ready. */
+  /**
+   * Starts ready nodes, one task after another, until a limit is reached or none is ready. A node
+   * that ends while this loop starts it (a synchronous computation that throws, say) leaves the
+   * loop to go on, rather than starting a nested one.
+   */
   #pump(): void {
+    if (this.#pumping) return;
+    this.#pumping = true;
     const limit = this.#context.executor.concurrency;
     let progress = true;
     while (progress && !this.#stopping && this.#running < limit) {
@@ -123,86 +133,140 @@ class Scheduler {
         }
       }
     }
+    this.#pumping = false;
     if (this.#running === 0) this.#finish();
   }
 
-  async #start(lane: Lane, i: number): Promise<void> {
-    const instance = this.#nodes[i] as Instance<unknown>;
-    const { emit, now, signal } = this.#context;
+  #start(lane: Lane, i: number): void {
     this.#running++;
     lane.running++;
     this.#started[i] = 1;
-    const began = now();
+    const began = this.#context.now();
+    // An input that no other dependent still needs may be moved to a worker instead of copied.
+    const released = (this.#context.graph.dependencies[i] as number[]).map(
+      (j) => this.#uses[j] === 1 && j !== this.#root,
+    );
+    let outcome: Outcome | Promise<Outcome>;
     try {
-      // An input that no other dependent still needs may be moved to a worker instead of copied.
-      const released = (this.#context.graph.dependencies[i] as number[]).map(
-        (j) => this.#uses[j] === 1 && j !== this.#root,
-      );
-      const result = await this.#compute(i, released);
-      for (const j of this.#context.graph.dependencies[i] as number[]) this.#release(j);
-      if ('meta' in result) {
-        emit?.({ type: 'cached', instance, time: now() });
-      } else {
-        if (this.#uses[i]! > 0 || i === this.#root) this.#values.set(i, result.value);
-        emit?.({ type: 'finished', instance, time: now(), duration: now() - began });
-      }
-      this.#completed(i);
+      outcome = this.#compute(i, released);
     } catch (cause) {
-      if (cause instanceof AbortError && signal?.aborted) {
-        this.#started[i] = 0; // the executor did not start it before the run was cancelled: skipped
-      } else {
-        const error = new TaskFailedError(instance.task.id, instance.args, instance.label, cause);
-        this.#failures.push(error);
-        emit?.({ type: 'failed', instance, time: now(), duration: now() - began, error });
-        if (!this.#context.keepGoing) this.#stopping = true;
-      }
-    } finally {
-      this.#running--;
-      lane.running--;
-      this.#pump();
+      this.#failed(lane, i, began, cause);
+      return;
+    }
+    if (outcome instanceof Promise) {
+      outcome.then(
+        (settled) => this.#succeeded(lane, i, began, settled),
+        (cause) => this.#failed(lane, i, began, cause),
+      );
+    } else {
+      this.#succeeded(lane, i, began, outcome);
     }
   }
 
-  /**
-   * Computes one node from its inputs' values and stores the result under a new stamp. Where the
-   * store has locks, it first waits for any other process or tab computing the same entry, and
-   * reuses the entry that one stored if it is fresh for these inputs.
-   */
-  async #compute(
-    i: number,
-    released: readonly boolean[],
-    unreadable?: string,
-  ): Promise<{ value: unknown } | { meta: EntryMeta }> {
+  #succeeded(lane: Lane, i: number, began: number, outcome: Outcome): void {
     const instance = this.#nodes[i] as Instance<unknown>;
-    const { executor, emit, now, signal, store } = this.#context;
-    const dependencies = this.#context.graph.dependencies[i] as number[];
-    const unlock = store.lock ? await store.lock(instance.task.id, instance.key) : undefined;
+    const { emit, now } = this.#context;
+    for (const j of this.#context.graph.dependencies[i] as number[]) this.#release(j);
+    if (!('meta' in outcome) && (this.#uses[i]! > 0 || i === this.#root)) this.#values.set(i, outcome.value);
+    this.#completed(i);
     try {
-      let inputs = dependencies.map((j) => (this.#values.has(j) ? this.#values.get(j) : this.#load(j)));
-      if (inputs.some((input) => input instanceof Promise)) inputs = await Promise.all(inputs);
-      // Read the stamps only now: loading an input may have recomputed it under a new stamp.
-      const inputStamps = dependencies.map((j) => this.#stamps[j] as string);
-      if (unlock) {
+      if ('meta' in outcome) emit?.({ type: 'cached', instance, time: now() });
+      else emit?.({ type: 'finished', instance, time: now(), duration: now() - began });
+    } catch (cause) {
+      this.#failed(lane, i, began, cause);
+      return;
+    }
+    this.#ended(lane);
+  }
+
+  #failed(lane: Lane, i: number, began: number, cause: unknown): void {
+    const instance = this.#nodes[i] as Instance<unknown>;
+    const { emit, now, signal } = this.#context;
+    if (cause instanceof AbortError && signal?.aborted) {
+      this.#started[i] = 0; // the executor did not start it before the run was cancelled: skipped
+    } else {
+      const error = new TaskFailedError(instance.task.id, instance.args, instance.label, cause);
+      this.#failures.push(error);
+      if (!this.#context.keepGoing) this.#stopping = true;
+      try {
+        emit?.({ type: 'failed', instance, time: now(), duration: now() - began, error });
+      } catch {
+        // The run reports this failure already; a listener failing on it adds nothing.
+      }
+    }
+    this.#ended(lane);
+  }
+
+  #ended(lane: Lane): void {
+    this.#running--;
+    lane.running--;
+    this.#pump();
+  }
+
+  /**
+   * Computes one node from its inputs' values and stores the result under a new stamp: at once
+   * when the inputs are in memory and the computation is synchronous, else once they resolve.
+   * Where the store has locks, it first waits for any other process or tab computing the same
+   * entry, and reuses the entry that one stored if it is fresh for these inputs.
+   */
+  #compute(i: number, released: readonly boolean[], unreadable?: string): Outcome | Promise<Outcome> {
+    const instance = this.#nodes[i] as Instance<unknown>;
+    const { store } = this.#context;
+    if (!store.lock) return then(this.#inputs(i), (inputs) => this.#computeFrom(i, inputs, released));
+    return store.lock(instance.task.id, instance.key).then(async (unlock) => {
+      try {
+        const inputs = await this.#inputs(i);
         const meta = await store.readMeta(instance.task.id, instance.key);
         // Not the entry whose value could not be read: only one another tab stored since.
-        if (meta && meta.stamp !== unreadable && isFresh(meta, instance, inputStamps)) {
+        if (meta && meta.stamp !== unreadable && isFresh(meta, instance, this.#inputStamps(i))) {
           this.#metas[i] = meta;
           this.#stamps[i] = meta.stamp;
           return { meta };
         }
+        return await this.#computeFrom(i, inputs, released);
+      } finally {
+        await unlock().catch(() => {});
       }
-      const value = await executor.execute(
-        { task: instance.task.id, key: instance.key, args: instance.args, inputs },
-        { signal, released, started: (worker) => emit?.({ type: 'started', instance, time: now(), worker }) },
-      );
+    });
+  }
+
+  /** The values of a node's inputs: read from the store where they are not in memory. */
+  #inputs(i: number): unknown[] | Promise<unknown[]> {
+    const dependencies = this.#context.graph.dependencies[i] as number[];
+    let loading = false;
+    const inputs = dependencies.map((j) => {
+      if (this.#values.has(j)) return this.#values.get(j);
+      loading = true;
+      return this.#load(j);
+    });
+    return loading ? Promise.all(inputs) : inputs;
+  }
+
+  /** The current stamps of a node's inputs; loading an input may have recomputed it under a new stamp. */
+  #inputStamps(i: number): string[] {
+    return (this.#context.graph.dependencies[i] as number[]).map((j) => this.#stamps[j] as string);
+  }
+
+  #computeFrom(i: number, inputs: unknown[], released: readonly boolean[]): Outcome | Promise<Outcome> {
+    const instance = this.#nodes[i] as Instance<unknown>;
+    const { executor, emit, now, signal, store } = this.#context;
+    const inputStamps = this.#inputStamps(i);
+    const value = executor.execute(
+      { task: instance.task.id, key: instance.key, args: instance.args, inputs },
+      {
+        signal,
+        released,
+        started: emit && ((worker) => emit({ type: 'started', instance, time: now(), worker })),
+      },
+    );
+    return then(value, (value) => {
       const stamp = `${this.#stampPrefix}${(this.#stampCount++).toString(36)}`;
-      await store.write(instance.task.id, instance.key, encodeEntry(instance, value, stamp, inputStamps));
-      this.#metas[i] = undefined;
-      this.#stamps[i] = stamp;
-      return { value };
-    } finally {
-      await unlock?.().catch(() => {});
-    }
+      return store.write(instance.task.id, instance.key, encodeEntry(instance, value, stamp, inputStamps)).then(() => {
+        this.#metas[i] = undefined;
+        this.#stamps[i] = stamp;
+        return { value };
+      });
+    });
   }
 
   /** Records a node's result as available and releases its dependents. */
@@ -298,6 +362,14 @@ class Scheduler {
     else if (this.#values.has(this.#root)) resolve(this.#values.get(this.#root));
     else this.#load(this.#root).then(resolve, reject);
   }
+}
+
+/** Calls `next` with `value` now, or once it resolves when it is a promise or another thenable. */
+function then<T, R>(value: T | PromiseLike<T>, next: (value: T) => R | Promise<R>): R | Promise<R> {
+  if (value instanceof Promise || typeof (value as PromiseLike<T> | null)?.then === 'function') {
+    return Promise.resolve(value as PromiseLike<T>).then(next);
+  }
+  return next(value as T);
 }
 
 function randomHex(bytes: number): string {

@@ -1,6 +1,6 @@
 import { TaskDefinitionError } from './errors.js';
 import { Instance, type TaskDefinition } from './instance.js';
-import { canonicalKey } from './json.js';
+import { areSimple, canonicalKey, type Json } from './json.js';
 import { register } from './registry.js';
 import { Computation } from './requires.js';
 import { clearTask } from './run.js';
@@ -117,15 +117,17 @@ export function task<A extends readonly unknown[], R>(
     },
   };
   const instances = new Map<string, Instance<Awaited<R>>>();
-  const byKey = (key: string): Instance<Awaited<R>> => {
+  const byKey = (key: string, args?: readonly Json[]): Instance<Awaited<R>> => {
     let made = instances.get(key);
     if (!made) {
-      made = new Instance<Awaited<R>>(definition, key);
+      made = new Instance<Awaited<R>>(definition, key, args);
       instances.set(key, made);
     }
     return made;
   };
-  const instance = (...args: A): Instance<Awaited<R>> => byKey(canonicalKey(id, args));
+  // The rest parameter is a fresh array: where it holds only simple values, it is the copy.
+  const instance = (...args: A): Instance<Awaited<R>> =>
+    byKey(canonicalKey(id, args), areSimple(args) ? (args as readonly unknown[] as Json[]) : undefined);
   const callable = Object.assign(instance, {
     taskName: name,
     id,
@@ -134,7 +136,7 @@ export function task<A extends readonly unknown[], R>(
   register({
     id,
     fingerprint: `${factory.toString()}\n${JSON.stringify(options)}`,
-    instance: byKey,
+    instance: (key) => byKey(key),
   });
   return callable;
 }

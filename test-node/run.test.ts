@@ -121,7 +121,8 @@ describe('failures', () => {
       return x;
     });
     const after = task('fail-after', () => () => 'after');
-    const root = task('fail-root', () => requires(slow(), flaky(1), after())((a, b, c) => `${a}-${b}-${c}`));
+    // Dispatched in declaration order: `after` starts before `flaky` fails and stops the run.
+    const root = task('fail-root', () => requires(slow(), after(), flaky(1))((a, c, b) => `${a}-${b}-${c}`));
     const events = recorder();
     await assert.rejects(root().run({ store, onEvent: events.onEvent }), (error: unknown) => {
       assert.ok(error instanceof TaskFailedError);

@@ -5,9 +5,10 @@ import type { Job } from './types.js';
 /**
  * Runs a job in this thread: finds the task by id in this thread's registry, rebuilds the
  * instance from its arguments and calls its computation with the inputs. In-process execution
- * and worker threads share this one path.
+ * and worker threads share this one path. Returns what the computation returns, a promise for an
+ * async one, and throws what it throws.
  */
-export async function runJob(job: Job): Promise<unknown> {
+export function runJob(job: Job): unknown {
   const task = lookup(job.task);
   if (!task) {
     throw new TaskDefinitionError(

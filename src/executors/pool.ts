@@ -13,6 +13,8 @@ import { fromEnvelope, jobLabel, packInputs, transferables, unpackResult } from 
 export interface PoolExecutor extends Executor {
   /** How many workers it runs at most; also its `concurrency`. */
   readonly size: number;
+  /** Runs one job on a worker; always asynchronous. */
+  execute(job: Job, context: JobContext): Promise<unknown>;
   /**
    * Ends the pool: jobs waiting or running are rejected, the workers are stopped. Resolves when
    * they have stopped. Calling it again does nothing more.

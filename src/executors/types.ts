@@ -37,6 +37,10 @@ export interface JobContext {
 export interface Executor {
   /** How many jobs it can usefully run at once; a run dispatches no more than this. */
   readonly concurrency: number;
-  /** Runs one job and resolves to its value, or rejects with what the computation threw. */
-  execute(job: Job, context: JobContext): Promise<unknown>;
+  /**
+   * Runs one job: returns its value, or a promise of it, and throws or rejects with what the
+   * computation threw. Returning a synchronous computation's value at once spares the run a
+   * promise per job.
+   */
+  execute(job: Job, context: JobContext): unknown;
 }

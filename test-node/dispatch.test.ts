@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { memoryStore, RunFailedError, requires, TaskFailedError, task } from 'checkpoint-tool';
+import { recorder } from './helpers.js';
+
+// Synchronous computations run as soon as they are dispatched, without a promise of their own:
+// these tests pin what must not change with that.
+
+test('20,000 synchronous failures under keepGoing are each reported, without exhausting the stack', async () => {
+  const store = memoryStore();
+  let broken = true;
+  const leaf = task('dispatch-leaf', (i: number) => () => {
+    if (broken && i % 2 === 1) throw new RangeError(`odd ${i}`);
+    return i;
+  });
+  const sum = task('dispatch-sum', (n: number) =>
+    requires(Array.from({ length: n }, (_, i) => leaf(i)))((values) => values.reduce((a, b) => a + b, 0)),
+  );
+  await assert.rejects(sum(20_000).run({ store, keepGoing: true }), (error: unknown) => {
+    assert.ok(error instanceof RunFailedError);
+    assert.equal(error.failures.length, 10_000);
+    assert.ok(error.failures.every((failure) => (failure.args[0] as number) % 2 === 1));
+    return true;
+  });
+  broken = false;
+  const events = recorder();
+  assert.equal(await sum(20_000).run({ store, onEvent: events.onEvent }), (20_000 * 19_999) / 2);
+  // The even leaves were stored by the failed run: only the odd ones and the sum are computed.
+  assert.equal(events.labels('finished').length, 10_001);
+  assert.ok(!events.labels('finished').includes('dispatch-leaf(0)'));
+});
+
+test('a computation may return any thenable, not only a Promise', async () => {
+  const store = memoryStore();
+  const answer = task('dispatch-thenable', () => () => ({
+    // biome-ignore lint/suspicious/noThenProperty: the point of the test is a foreign thenable
+    then: (resolve: (value: number) => void) => setTimeout(() => resolve(42), 1),
+  }));
+  const double = task('dispatch-double', () => requires(answer())((value) => value * 2));
+  assert.equal(await double().run({ store }), 84);
+  const events = recorder();
+  assert.equal(await double().run({ store, onEvent: events.onEvent }), 84);
+  assert.deepEqual(events.labels('finished'), []);
+});
+
+test('an event listener that throws fails the instance it was told about, and what was stored stays', async () => {
+  const store = memoryStore();
+  const leaf = task('dispatch-listened', (i: number) => () => i);
+  const top = task('dispatch-top', () => requires(leaf(1), leaf(2))((a, b) => a + b));
+  const listenerError = new Error('listener broke');
+  const onEvent = (event: { type: string; instance: { label: string } }) => {
+    if (event.type === 'finished' && event.instance.label === 'dispatch-listened(1)') throw listenerError;
+  };
+  await assert.rejects(top().run({ store, onEvent }), (error: unknown) => {
+    assert.ok(error instanceof TaskFailedError);
+    assert.equal(error.message.startsWith('dispatch-listened(1)'), true, error.message);
+    assert.equal(error.cause, listenerError);
+    return true;
+  });
+  const events = recorder();
+  assert.equal(await top().run({ store, onEvent: events.onEvent }), 3);
+  assert.deepEqual(events.labels('finished'), ['dispatch-top()']);
+});
