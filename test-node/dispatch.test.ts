@@ -32,10 +32,13 @@ test('20,000 synchronous failures under keepGoing are each reported, without exh
 
 test('a computation may return any thenable, not only a Promise', async () => {
   const store = memoryStore();
-  const answer = task('dispatch-thenable', () => () => ({
+  // A plain object with a `then` method, as some libraries return.
+  const later: PromiseLike<number> = {
     // biome-ignore lint/suspicious/noThenProperty: the point of the test is a foreign thenable
-    then: (resolve: (value: number) => void) => setTimeout(() => resolve(42), 1),
-  }));
+    then: (onFulfilled, onRejected) =>
+      new Promise<number>((resolve) => setTimeout(() => resolve(42), 1)).then(onFulfilled, onRejected),
+  };
+  const answer = task('dispatch-thenable', () => () => later);
   const double = task('dispatch-double', () => requires(answer())((value) => value * 2));
   assert.equal(await double().run({ store }), 84);
   const events = recorder();
