@@ -1,5 +1,6 @@
 import type { Graph } from './graph.js';
 import type { Instance } from './instance.js';
+import { mapLimited } from './map-limited.js';
 import type { EntryMeta, Store } from './storage/types.js';
 
 /** Which results of a graph can be reused. */
@@ -42,11 +43,8 @@ export function isFresh(
   );
 }
 
-/** Keys per `readMetas` call: one IndexedDB transaction each, of a bounded size. */
-const chunkSize = 1_000;
-
 /**
- * Reads the metadata of every instance, in their order: with `readMetas`, a few calls per task
+ * Reads the metadata of every instance, in their order: with `readMetas`, one call per task
  * folder, else one `readMeta` per instance, at most `concurrency` pending at once.
  */
 async function readMetas(
@@ -64,15 +62,9 @@ async function readMetas(
     if (positions) positions.push(i);
     else byFolder.set(instance.task.id, [i]);
   });
-  const chunks: { folder: string; positions: number[] }[] = [];
-  for (const [folder, positions] of byFolder) {
-    for (let start = 0; start < positions.length; start += chunkSize) {
-      chunks.push({ folder, positions: positions.slice(start, start + chunkSize) });
-    }
-  }
   const metas = new Array<EntryMeta | undefined>(instances.length);
-  // A few calls pending at once: enough to overlap them, few enough to bound what is in flight.
-  await mapLimited(chunks, 4, async ({ folder, positions }) => {
+  // A few folders at once: enough to overlap them, few enough to bound what is in flight.
+  await mapLimited([...byFolder], 4, async ([folder, positions]) => {
     const read = await readBatch(
       folder,
       positions.map((i) => (instances[i] as Instance<unknown>).key),
@@ -82,18 +74,4 @@ async function readMetas(
     });
   });
   return metas;
-}
-
-/** Maps with at most `limit` calls pending at once, keeping the order of results. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }

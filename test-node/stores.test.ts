@@ -95,6 +95,37 @@ describe('fsStore on disk', () => {
     assert.deepEqual(await readdir(blocked), [basename(path)]);
   });
 
+  test('under its lock, the lock file naming its owner becomes the entry; a lock taken over meanwhile still stores it', async () => {
+    const dir = await temporaryDir();
+    const store = fsStore({ dir });
+    const lock = store.lock?.bind(store);
+    assert.ok(lock);
+    const release = await lock('task', '[1]');
+    const [lockFile = ''] = await readdir(join(dir, 'checkpoint', 'task'));
+    assert.ok(lockFile.endsWith('.entry.lock'), lockFile);
+    const owner = JSON.parse(await readFile(join(dir, 'checkpoint', 'task', lockFile), 'utf8'));
+    assert.equal(owner.pid, process.pid);
+    const first = entryOf('[1]', bytesOf('first'));
+    await store.write('task', '[1]', first);
+    assert.deepEqual(await readdir(join(dir, 'checkpoint', 'task')), [lockFile.slice(0, -'.lock'.length)]);
+    await release();
+    // Another process took the lock over as stale and removed it: the write still lands, whole.
+    const releaseSecond = await lock('task', '[2]');
+    const secondLock = (await readdir(join(dir, 'checkpoint', 'task'))).find((name) => name.endsWith('.lock'));
+    await rm(join(dir, 'checkpoint', 'task', secondLock as string));
+    const second = entryOf('[2]', bytesOf('second'));
+    await store.write('task', '[2]', second);
+    await releaseSecond();
+    assert.deepEqual((await store.keys('task')).sort(), ['[1]', '[2]']);
+    assert.deepEqual(await fsStore({ dir }).readValue('task', '[1]'), entryBytes(first));
+    assert.deepEqual(await fsStore({ dir }).readValue('task', '[2]'), entryBytes(second));
+    assert.deepEqual(
+      (await tree(dir)).filter((name) => !name.endsWith('.entry') && name.includes('/task/')),
+      [],
+      'no lock or temporary file is left',
+    );
+  });
+
   test('a leftover temporary file, a truncated, padded, foreign or misplaced file is not an entry', async () => {
     const dir = await temporaryDir();
     const store = fsStore({ dir });

@@ -9,7 +9,6 @@ import type { EntryMeta } from './types.js';
 const MAGIC = [0x43, 0x50, 0x45, 0x32]; // "CPE2"
 const PREFIX = 16;
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** A parsed entry header. */
 export interface Header {
@@ -56,7 +55,7 @@ export function decodeHeader(bytes: Uint8Array): Header | string {
   const json = bytes.subarray(PREFIX, PREFIX + view.getUint32(4, true));
   if (crc32(json) !== view.getUint32(8, true)) return 'metadata checksum mismatch';
   try {
-    const meta = JSON.parse(decoder.decode(json)) as EntryMeta;
+    const meta = JSON.parse(Buffer.from(json.buffer, json.byteOffset, json.length).toString()) as EntryMeta;
     const sound = meta?.format === 1 && typeof meta.key === 'string' && Number.isInteger(meta.size) && meta.size >= 0;
     return sound ? { meta, valueStart, valueChecksum: view.getUint32(12, true) } : 'metadata of another format';
   } catch {

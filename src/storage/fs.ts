@@ -1,12 +1,13 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { CheckpointError } from '../errors.js';
+import { mapLimited } from '../map-limited.js';
 import { decodeHeader, encodeHeader, type Header, headerLength, valueIsIntact } from './entry-file.js';
-import { lockFile } from './fs-lock.js';
-import type { Store } from './types.js';
+import { LockFiles, writeAll } from './fs-lock.js';
+import type { EntryMeta, Store } from './types.js';
 
 // Task ids (`namespace.name`): no separator, and never `.` or `..`.
 const safeFolder = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
@@ -46,6 +47,7 @@ export interface CorruptEntry {
 export function fsStore(options: FsStoreOptions = {}): Store {
   const root = resolve(options.dir ?? process.env.CP_CACHE_DIR ?? './.cache', 'checkpoint');
   const made = new Set<string>();
+  const locks = new LockFiles({ staleMs: 10_000, heartbeatMs: 2_000 });
   const onCorrupt =
     options.onCorrupt ??
     ((entry: CorruptEntry) =>
@@ -60,7 +62,7 @@ export function fsStore(options: FsStoreOptions = {}): Store {
     }
     return join(root, folder);
   };
-  const fileName = (key: string) => `${createHash('sha256').update(key).digest('hex')}.entry`;
+  const fileName = (key: string) => `${hash('sha256', key)}.entry`;
   const entryPath = (folder: string, key: string) => join(folderPath(folder), fileName(key));
 
   /**
@@ -83,7 +85,7 @@ export function fsStore(options: FsStoreOptions = {}): Store {
   }
 
   /** Reads and checks an entry file's header; `undefined` when there is no such file. */
-  async function readHeader(path: string): Promise<{ header: Header | string; size: number } | undefined> {
+  async function readHeader(path: string): Promise<HeaderRead | undefined> {
     // Callback-style calls: a warm run reads thousands of headers, and FileHandles cost more.
     let fd: number;
     try {
@@ -97,17 +99,47 @@ export function fsStore(options: FsStoreOptions = {}): Store {
       bytes = bytes.subarray(0, await readAt(fd, bytes, 0));
       // A short read is the whole file; only a longer file needs its size asked.
       const size = bytes.length < HEADER_READ ? bytes.length : (await fstatFile(fd)).size;
-      const needed = headerLength(bytes);
-      // A damaged length field must not make us allocate up to 4 GB: the header fits in the file.
-      if (typeof needed === 'number' && needed > size) return { header: 'truncated in its header', size };
-      if (typeof needed === 'number' && needed > bytes.length) {
-        bytes = Buffer.allocUnsafe(needed);
-        bytes = bytes.subarray(0, await readAt(fd, bytes, 0));
-      }
-      return { header: decodeHeader(bytes), size };
+      const read = parseHeader(bytes, size);
+      if (typeof read !== 'number') return read;
+      bytes = Buffer.allocUnsafe(read);
+      return parseHeader(bytes.subarray(0, await readAt(fd, bytes, 0)), size) as HeaderRead;
     } finally {
       await closeFile(fd);
     }
+  }
+
+  /** {@link readHeader}, blocking: much faster for a file in the page cache. */
+  function readHeaderNow(path: string): HeaderRead | undefined {
+    let fd: number;
+    try {
+      fd = fs.openSync(path, 'r');
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+    try {
+      // One buffer serves every blocking read: the header is parsed before the next read.
+      let bytes = scratch.subarray(0, fs.readSync(fd, scratch, 0, HEADER_READ, 0));
+      const size = bytes.length < HEADER_READ ? bytes.length : fs.fstatSync(fd).size;
+      const read = parseHeader(bytes, size);
+      if (typeof read !== 'number') return read;
+      bytes = Buffer.allocUnsafe(read);
+      return parseHeader(bytes.subarray(0, fs.readSync(fd, bytes, 0, read, 0)), size) as HeaderRead;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** The metadata a header read gives for `key`, the damaged entry removed. */
+  function metaOf(
+    folder: string,
+    key: string,
+    read: HeaderRead | undefined,
+  ): EntryMeta | Promise<undefined> | undefined {
+    if (!read) return undefined;
+    const reason = problem(read.header, key, read.size);
+    if (reason) return damaged(folder, key, reason);
+    return (read.header as Header).meta;
   }
 
   /** Reports a damaged entry once, then removes it, so that it counts as missing from now on. */
@@ -126,13 +158,53 @@ export function fsStore(options: FsStoreOptions = {}): Store {
     return undefined;
   }
 
+  async function readMeta(folder: string, key: string): Promise<EntryMeta | undefined> {
+    return metaOf(folder, key, await readHeader(entryPath(folder, key)));
+  }
+
   return {
-    async readMeta(folder, key) {
-      const read = await readHeader(entryPath(folder, key));
-      if (!read) return undefined;
-      const reason = problem(read.header, key, read.size);
-      if (reason) return damaged(folder, key, reason);
-      return (read.header as Header).meta;
+    readMeta,
+    async readMetas(folder, keys) {
+      // Listing the folder once spares a cold run a failed open per instance; a few keys are
+      // cheaper to open than a large folder is to list.
+      let present: Set<string> | undefined;
+      if (keys.length >= LIST_FROM) {
+        try {
+          present = new Set(await readdir(folderPath(folder)));
+        } catch (error) {
+          if (!isMissing(error)) throw error;
+          present = new Set();
+        }
+      }
+      const listed = (key: string) => !present || present.has(fileName(key));
+      // Headers in the page cache are read blocking, several times faster than through libuv's
+      // threads, in slices between which other work runs. Once a read is slow (the disk, a network
+      // share), the rest are read in parallel instead.
+      const metas = new Array<EntryMeta | Promise<undefined> | undefined>(keys.length);
+      let next = 0;
+      let slice = performance.now();
+      let inSlice = 0;
+      let slowSlices = 0;
+      while (next < keys.length) {
+        const key = keys[next] as string;
+        metas[next++] = listed(key) ? metaOf(folder, key, readHeaderNow(entryPath(folder, key))) : undefined;
+        inSlice++;
+        const elapsed = performance.now() - slice;
+        if (elapsed > SLICE_MS) {
+          // Two slow slices in a row: one may be a pause (a collection, the first reads compiling).
+          slowSlices = elapsed / inSlice > SLOW_READ_MS ? slowSlices + 1 : 0;
+          if (slowSlices === 2) break;
+          await new Promise((resolve) => setImmediate(resolve));
+          slice = performance.now();
+          inSlice = 0;
+        }
+      }
+      const rest = Array.from({ length: keys.length - next }, (_, i) => next + i);
+      await mapLimited(rest, 64, async (i) => {
+        const key = keys[i] as string;
+        metas[i] = listed(key) ? await readMeta(folder, key) : undefined;
+      });
+      return Promise.all(metas);
     },
     async readValue(folder, key) {
       let bytes: Buffer;
@@ -153,25 +225,29 @@ export function fsStore(options: FsStoreOptions = {}): Store {
     },
     async write(folder, key, { meta, value }) {
       const path = entryPath(folder, key);
+      const pieces = [encodeHeader(meta, value), ...value];
+      // Under its lock, the entry is written into the lock file, which is then renamed into place.
+      if (locks.holds(`${path}.lock`) && (await locks.commit(`${path}.lock`, pieces, path))) return;
       await inFolder(folderPath(folder), async () => {
         const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-        const file = await open(temporary, 'w');
+        const fd = await openFile(temporary, 'w');
         try {
-          await file.writev([encodeHeader(meta, value), ...value]);
+          await writeAll(fd, pieces);
         } finally {
-          await file.close();
+          await closeFile(fd);
         }
         try {
-          await rename(temporary, path);
+          await renameFile(temporary, path);
         } catch (error) {
           await rm(temporary, { force: true });
           throw error;
         }
       });
     },
-    lock(folder, key) {
+    async lock(folder, key) {
       const path = `${entryPath(folder, key)}.lock`;
-      return inFolder(folderPath(folder), () => lockFile(path, { staleMs: 10_000, heartbeatMs: 2_000 }));
+      await inFolder(folderPath(folder), () => locks.acquire(path));
+      return () => locks.release(path);
     },
     async delete(folder, key) {
       await rm(entryPath(folder, key), { force: true });
@@ -203,13 +279,39 @@ export function fsStore(options: FsStoreOptions = {}): Store {
 }
 
 const HEADER_READ = 4096;
+/** Blocking header reads slower than this on average are not from the page cache: read the rest in parallel. */
+const SLOW_READ_MS = 0.1;
+const scratch = Buffer.allocUnsafe(HEADER_READ);
+/** At most this long blocking before letting other work run. */
+const SLICE_MS = 4;
+/** From how many keys `readMetas` lists the folder instead of opening each entry. */
+const LIST_FROM = 64;
 const openFile = promisify(fs.open);
 const fstatFile = promisify(fs.fstat);
 const closeFile = promisify(fs.close);
+const renameFile = promisify(fs.rename);
 const readAt = (fd: number, buffer: Buffer, position: number) =>
   new Promise<number>((resolve, reject) =>
     fs.read(fd, buffer, 0, buffer.length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))),
   );
+
+/** An entry file's header, or why it is not one, and the file's size. */
+interface HeaderRead {
+  readonly header: Header | string;
+  readonly size: number;
+}
+
+/**
+ * The header in the first bytes of an entry file of `size` bytes, or the number of bytes to read
+ * when the header is longer than those.
+ */
+function parseHeader(bytes: Uint8Array, size: number): HeaderRead | number {
+  const needed = headerLength(bytes);
+  // A damaged length field must not make us allocate up to 4 GB: the header fits in the file.
+  if (typeof needed === 'number' && needed > size) return { header: 'truncated in its header', size };
+  if (typeof needed === 'number' && needed > bytes.length) return needed;
+  return { header: decodeHeader(bytes), size };
+}
 
 function isMissing(error: unknown): boolean {
   return (error as NodeJS.ErrnoException)?.code === 'ENOENT';
