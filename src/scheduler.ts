@@ -7,6 +7,9 @@ import type { Instance, TaskDefinition } from './instance.js';
 import { isFresh, type Plan } from './plan.js';
 import type { EntryMeta, Store } from './storage/types.js';
 
+/** The `released` flags of a node without inputs. */
+const NONE: readonly boolean[] = Object.freeze([]);
+
 /** What a read gives for a value that is not stored. */
 const MISSING: unique symbol = Symbol('missing');
 
@@ -143,9 +146,9 @@ class Scheduler {
     this.#started[i] = 1;
     const began = this.#context.now();
     // An input that no other dependent still needs may be moved to a worker instead of copied.
-    const released = (this.#context.graph.dependencies[i] as number[]).map(
-      (j) => this.#uses[j] === 1 && j !== this.#root,
-    );
+    const dependencies = this.#context.graph.dependencies[i] as number[];
+    const released =
+      dependencies.length === 0 ? NONE : dependencies.map((j) => this.#uses[j] === 1 && j !== this.#root);
     let outcome: Outcome | Promise<Outcome>;
     try {
       outcome = this.#compute(i, released);
@@ -261,7 +264,8 @@ class Scheduler {
     );
     return then(value, (value) => {
       const stamp = `${this.#stampPrefix}${(this.#stampCount++).toString(36)}`;
-      return store.write(instance.task.id, instance.key, encodeEntry(instance, value, stamp, inputStamps)).then(() => {
+      const written = store.write(instance.task.id, instance.key, encodeEntry(instance, value, stamp, inputStamps));
+      return then(written, () => {
         this.#metas[i] = undefined;
         this.#stamps[i] = stamp;
         return { value };

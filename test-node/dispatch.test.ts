@@ -62,5 +62,7 @@ test('an event listener that throws fails the instance it was told about, and wh
   });
   const events = recorder();
   assert.equal(await top().run({ store, onEvent: events.onEvent }), 3);
-  assert.deepEqual(events.labels('finished'), ['dispatch-top()']);
+  // The instance whose event failed was stored before its event: it is not computed again.
+  assert.ok(!events.labels('finished').includes('dispatch-listened(1)'));
+  assert.ok(events.labels('finished').includes('dispatch-top()'));
 });

@@ -69,7 +69,10 @@ describe('fsStore on disk', () => {
     const dir = await temporaryDir();
     const store = fsStore({ dir: join(dir, 'inner') });
     for (const folder of ['..', '.', '../x', 'a/b', 'a\\b', '', '.hidden']) {
-      await assert.rejects(store.write(folder, '[1]', entryOf('[1]', bytesOf('x'))), /fsStore: expected a folder/);
+      await assert.rejects(
+        async () => store.write(folder, '[1]', entryOf('[1]', bytesOf('x'))),
+        /fsStore: expected a folder/,
+      );
       await assert.rejects(store.keys(folder), /fsStore: expected a folder/);
       await assert.rejects(store.clear(folder), /fsStore: expected a folder/);
     }
@@ -89,7 +92,7 @@ describe('fsStore on disk', () => {
     const path = await onlyFile(dir, 'blocked');
     await rm(path);
     await mkdir(join(path, 'in-the-way'), { recursive: true });
-    await assert.rejects(store.write('blocked', '[1]', entryOf('[1]', bytesOf('second'))));
+    await assert.rejects(async () => store.write('blocked', '[1]', entryOf('[1]', bytesOf('second'))));
     const names = (await tree(dir)).filter((name) => name.endsWith('.tmp'));
     assert.deepEqual(names, []);
     assert.deepEqual(await readdir(blocked), [basename(path)]);

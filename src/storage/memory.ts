@@ -18,20 +18,20 @@ export function memoryStore(): Store {
   };
   return {
     async readMeta(name, key): Promise<EntryMeta | undefined> {
-      return folders.get(name)?.get(key)?.meta;
+      return copyMeta(folders.get(name)?.get(key)?.meta);
     },
     async readMetas(name, keys) {
       const entries = folders.get(name);
-      return keys.map((key) => entries?.get(key)?.meta);
+      return keys.map((key) => copyMeta(entries?.get(key)?.meta));
     },
     async readValue(name, key) {
-      return folders.get(name)?.get(key)?.value[0]?.slice();
+      const value = folders.get(name)?.get(key)?.value;
+      return value && joinPieces(value).slice();
     },
-    async write(name, key, entry) {
-      // Kept as given (the writer hands the entry over); the metadata frozen rather than cloned on
-      // every read, and values copied on read, so no reader can change what the next one reads.
-      Object.freeze(entry.meta.inputs);
-      folder(name).set(key, { meta: Object.freeze(entry.meta), value: [joinPieces(entry.value)] });
+    write(name, key, entry) {
+      // Kept as given (the writer hands the entry over); metadata and values are copied on read,
+      // so no reader can change what the next one reads. Done at once: no promise.
+      folder(name).set(key, entry);
     },
     async delete(name, key) {
       folders.get(name)?.delete(key);
@@ -43,4 +43,8 @@ export function memoryStore(): Store {
       return [...(folders.get(name)?.keys() ?? [])];
     },
   };
+}
+
+function copyMeta(meta: EntryMeta | undefined): EntryMeta | undefined {
+  return meta && { ...meta, inputs: [...meta.inputs] };
 }

@@ -60,9 +60,10 @@ export interface Store {
   readValue(folder: string, key: string): Promise<Uint8Array | undefined>;
   /**
    * Stores an entry, replacing any previous one. The store may keep the entry's objects as they
-   * are: the caller hands them over and never changes them afterwards.
+   * are: the caller hands them over and never changes them afterwards. A store that is done at
+   * once may return nothing instead of a promise, sparing a run one promise per entry.
    */
-  write(folder: string, key: string, entry: Entry): Promise<void>;
+  write(folder: string, key: string, entry: Entry): Promise<void> | void;
   /** Removes one entry; removing a missing entry is not an error. */
   delete(folder: string, key: string): Promise<void>;
   /** Removes every entry of a folder; clearing an empty folder is not an error. */
