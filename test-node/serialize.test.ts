@@ -81,6 +81,25 @@ describe('values round-trip exactly across a process restart', () => {
   });
 });
 
+test('plain JSON values of every length around the short-text path, ASCII or not, come back equal', async () => {
+  const store = memoryStore();
+  // The stored JSON is `{"json":"..."}`: 11 characters around the text.
+  const lengths = [0, 1, 244, 245, 246, 1012, 1013, 1014, 70_000];
+  const texts = lengths.flatMap((n) => [
+    'a'.repeat(n),
+    `${'b'.repeat(n)}é`,
+    `€${'c'.repeat(n)}`,
+    `${'d'.repeat(n)}\u0000`,
+  ]);
+  const echo = task('plain-echo', (text: string) => () => ({ text, list: [text.length, text] }));
+  for (const text of texts) {
+    await echo(text).run({ store });
+    const { value, cached } = await runOnce(echo(text), store);
+    assert.ok(cached, `${text.length} characters: read from the cache`);
+    assert.deepEqual(value, { text, list: [text.length, text] }, `${text.length} characters`);
+  }
+});
+
 describe('binary data', () => {
   test('a 1e6-element Float64Array is stored as its 8 MB of bytes, not as JSON', async () => {
     const dir = await temporaryDir();

@@ -101,7 +101,7 @@ export function serialize(value: unknown): Uint8Array {
  */
 export function serializePieces(value: unknown): Uint8Array[] {
   // Plain JSON needs none of superjson's annotations: write its JSON as superjson would.
-  if (isPlainJsonSafe(value)) return [head(encoder.encode(`{"json":${JSON.stringify(value)}}`))];
+  if (isPlainJsonSafe(value)) return [plainHead(`{"json":${JSON.stringify(value)}}`)];
   sections = { views: [], length: 0 };
   let json: Uint8Array;
   let views: ArrayBufferView[];
@@ -122,6 +122,25 @@ export function serializePieces(value: unknown): Uint8Array[] {
 
 const PIECE = 64 * 1024;
 const PADDING = new Uint8Array(8);
+
+/** {@link head} of JSON text; short ASCII text, the usual small result, copied in without encoding it first. */
+function plainHead(json: string): Uint8Array {
+  if (json.length <= 1024) {
+    const bytes = new Uint8Array(align8(4 + json.length));
+    let i = 0;
+    for (; i < json.length; i++) {
+      const code = json.charCodeAt(i);
+      if (code > 0x7f) break;
+      bytes[4 + i] = code;
+    }
+    if (i === json.length) {
+      bytes[0] = json.length & 0xff;
+      bytes[1] = json.length >>> 8;
+      return bytes;
+    }
+  }
+  return head(encoder.encode(json));
+}
 
 /** The 4-byte JSON length, the JSON and padding to 8 bytes. */
 function head(json: Uint8Array): Uint8Array {
