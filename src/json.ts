@@ -9,22 +9,26 @@ export type Json = null | boolean | number | string | readonly Json[] | { readon
  * value JSON cannot express.
  */
 export function canonicalKey(task: string, args: readonly unknown[]): string {
-  // Arguments that are all strings, finite numbers, booleans or null: JSON.stringify is canonical.
-  if (args.every(isSimple)) return JSON.stringify(args);
-  return canonical(task, args, 'args', new Set());
+  return simpleKey(args) ?? canonical(task, args, 'args', new Set());
 }
 
 /**
- * Whether arguments are all strings, finite numbers other than -0, booleans or null: values that
- * JSON gives back unchanged, so that an array of them is its own canonical copy.
+ * The canonical key of arguments that are all strings, finite numbers other than -0, booleans or
+ * null, else `undefined`. JSON gives such values back unchanged, so an array of them is its own
+ * canonical copy, and JSON.stringify its canonical text.
  */
-export function areSimple(args: readonly unknown[]): boolean {
-  return args.every((value) => isSimple(value) && !Object.is(value, -0));
-}
-
-function isSimple(value: unknown): boolean {
-  const type = typeof value;
-  return type === 'string' || type === 'boolean' || value === null || (type === 'number' && Number.isFinite(value));
+export function simpleKey(args: readonly unknown[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const value = args[i];
+    const type = typeof value;
+    const simple =
+      type === 'string' ||
+      type === 'boolean' ||
+      value === null ||
+      (type === 'number' && Number.isFinite(value) && !Object.is(value, -0));
+    if (!simple) return undefined;
+  }
+  return JSON.stringify(args);
 }
 
 function canonical(task: string, value: unknown, path: string, ancestors: Set<object>): string {

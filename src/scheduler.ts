@@ -57,7 +57,9 @@ class Scheduler {
   readonly #stamps: (string | undefined)[];
   /** The stored entry's metadata of each node whose stored value is to be reused. */
   readonly #metas: (EntryMeta | undefined)[];
-  readonly #values = new Map<number, unknown>();
+  /** Values computed in this run and still needed, where `#held` is 1. */
+  readonly #values: unknown[];
+  readonly #held: Uint8Array;
   readonly #loads = new Map<number, Promise<unknown>>();
   readonly #started: Uint8Array;
   readonly #lanes = new Map<TaskDefinition, Lane>();
@@ -81,6 +83,8 @@ class Scheduler {
     this.#waiting = new Int32Array(n);
     this.#uses = new Int32Array(n);
     this.#started = new Uint8Array(n);
+    this.#values = new Array(n);
+    this.#held = new Uint8Array(n);
     this.done = new Promise((resolve, reject) => {
       this.#settle = { resolve, reject };
     });
@@ -170,7 +174,10 @@ class Scheduler {
     const instance = this.#nodes[i] as Instance<unknown>;
     const { emit, now } = this.#context;
     for (const j of this.#context.graph.dependencies[i] as number[]) this.#release(j);
-    if (!('meta' in outcome) && (this.#uses[i]! > 0 || i === this.#root)) this.#values.set(i, outcome.value);
+    if (!('meta' in outcome) && (this.#uses[i]! > 0 || i === this.#root)) {
+      this.#values[i] = outcome.value;
+      this.#held[i] = 1;
+    }
     this.#completed(i);
     try {
       if ('meta' in outcome) emit?.({ type: 'cached', instance, time: now() });
@@ -238,7 +245,7 @@ class Scheduler {
     const dependencies = this.#context.graph.dependencies[i] as number[];
     let loading = false;
     const inputs = dependencies.map((j) => {
-      if (this.#values.has(j)) return this.#values.get(j);
+      if (this.#held[j]) return this.#values[j];
       loading = true;
       return this.#load(j);
     });
@@ -336,7 +343,8 @@ class Scheduler {
 
   #release(j: number): void {
     if (--this.#uses[j]! === 0 && j !== this.#root) {
-      this.#values.delete(j);
+      this.#values[j] = undefined;
+      this.#held[j] = 0;
       this.#loads.delete(j);
     }
   }
@@ -363,7 +371,7 @@ class Scheduler {
     if (failures.length === 1) reject(failures[0]);
     else if (failures.length > 1) reject(new RunFailedError(failures));
     else if (signal?.aborted) reject(new AbortError('The run was cancelled', { cause: signal.reason }));
-    else if (this.#values.has(this.#root)) resolve(this.#values.get(this.#root));
+    else if (this.#held[this.#root]) resolve(this.#values[this.#root]);
     else this.#load(this.#root).then(resolve, reject);
   }
 }

@@ -1,6 +1,6 @@
 import { TaskDefinitionError } from './errors.js';
 import { Instance, type TaskDefinition } from './instance.js';
-import { areSimple, canonicalKey, type Json } from './json.js';
+import { canonicalKey, type Json, simpleKey } from './json.js';
 import { register } from './registry.js';
 import { Computation } from './requires.js';
 import { clearTask } from './run.js';
@@ -125,9 +125,11 @@ export function task<A extends readonly unknown[], R>(
     }
     return made;
   };
-  // The rest parameter is a fresh array: where it holds only simple values, it is the copy.
-  const instance = (...args: A): Instance<Awaited<R>> =>
-    byKey(canonicalKey(id, args), areSimple(args) ? (args as readonly unknown[] as Json[]) : undefined);
+  const instance = (...args: A): Instance<Awaited<R>> => {
+    const key = simpleKey(args);
+    // The rest parameter is a fresh array: holding only simple values, it is the canonical copy.
+    return key === undefined ? byKey(canonicalKey(id, args)) : byKey(key, args as readonly unknown[] as Json[]);
+  };
   const callable = Object.assign(instance, {
     taskName: name,
     id,
