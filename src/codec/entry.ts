@@ -18,17 +18,33 @@ export function encodeEntry(
   const level = instance.task.compressLevel;
   const serialized = serializePieces(value);
   const rawSize = piecesLength(serialized);
-  const pieces = level === undefined ? serialized : compress(serialized, level);
+  const { key, task } = instance;
+  const created = Date.now();
+  if (level === undefined) {
+    const meta: EntryMeta = {
+      format: 1,
+      key,
+      version: task.version,
+      stamp,
+      inputs,
+      encoding: 'raw',
+      size: rawSize,
+      created,
+    };
+    return { meta, value: serialized };
+  }
+  const pieces = compress(serialized, level);
+  const size = piecesLength(pieces);
   const meta: EntryMeta = {
     format: 1,
-    key: instance.key,
-    version: instance.task.version,
+    key,
+    version: task.version,
     stamp,
     inputs,
-    encoding: level === undefined ? 'raw' : 'zlib',
-    size: level === undefined ? rawSize : piecesLength(pieces),
-    ...(level === undefined ? {} : { rawSize }),
-    created: Date.now(),
+    encoding: 'zlib',
+    size,
+    rawSize,
+    created,
   };
   return { meta, value: pieces };
 }

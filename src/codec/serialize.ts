@@ -101,7 +101,7 @@ export function serialize(value: unknown): Uint8Array {
  */
 export function serializePieces(value: unknown): Uint8Array[] {
   // Plain JSON needs none of superjson's annotations: write its JSON as superjson would.
-  if (isPlainJsonSafe(value)) return [plainHead(`{"json":${JSON.stringify(value)}}`)];
+  if (isPlainJsonSafe(value)) return [plainHead(JSON.stringify(value))];
   sections = { views: [], length: 0 };
   let json: Uint8Array;
   let views: ArrayBufferView[];
@@ -123,24 +123,33 @@ export function serializePieces(value: unknown): Uint8Array[] {
 const PIECE = 64 * 1024;
 const PADDING = new Uint8Array(8);
 
-/** {@link head} of JSON text; short ASCII text, the usual small result, copied in without encoding it first. */
-function plainHead(json: string): Uint8Array {
-  if (json.length <= 1024) {
-    const bytes = new Uint8Array(align8(4 + json.length));
+/**
+ * {@link head} of a plain JSON value's text, wrapped as superjson writes it: `{"json":...}`. Short
+ * ASCII text, the usual small result, is copied in without being encoded first.
+ */
+function plainHead(text: string): Uint8Array {
+  const length = PLAIN_OPEN.length + text.length + 1;
+  if (text.length <= 1024) {
+    const bytes = new Uint8Array(align8(4 + length));
+    bytes.set(PLAIN_OPEN, 4);
+    const start = 4 + PLAIN_OPEN.length;
     let i = 0;
-    for (; i < json.length; i++) {
-      const code = json.charCodeAt(i);
+    for (; i < text.length; i++) {
+      const code = text.charCodeAt(i);
       if (code > 0x7f) break;
-      bytes[4 + i] = code;
+      bytes[start + i] = code;
     }
-    if (i === json.length) {
-      bytes[0] = json.length & 0xff;
-      bytes[1] = json.length >>> 8;
+    if (i === text.length) {
+      bytes[start + i] = 0x7d; // }
+      bytes[0] = length & 0xff;
+      bytes[1] = length >>> 8;
       return bytes;
     }
   }
-  return head(encoder.encode(json));
+  return head(encoder.encode(`{"json":${text}}`));
 }
+
+const PLAIN_OPEN = new TextEncoder().encode('{"json":');
 
 /** The 4-byte JSON length, the JSON and padding to 8 bytes. */
 function head(json: Uint8Array): Uint8Array {
