@@ -151,8 +151,12 @@ class Scheduler {
     const began = this.#context.now();
     // An input that no other dependent still needs may be moved to a worker instead of copied.
     const dependencies = this.#context.graph.dependencies[i] as number[];
-    const released =
-      dependencies.length === 0 ? NONE : dependencies.map((j) => this.#uses[j] === 1 && j !== this.#root);
+    let released = NONE;
+    if (dependencies.length > 0) {
+      const flags: boolean[] = [];
+      for (const j of dependencies) flags.push(this.#uses[j] === 1 && j !== this.#root);
+      released = flags;
+    }
     let outcome: Outcome | Promise<Outcome>;
     try {
       outcome = this.#compute(i, released);
@@ -244,17 +248,23 @@ class Scheduler {
   #inputs(i: number): unknown[] | Promise<unknown[]> {
     const dependencies = this.#context.graph.dependencies[i] as number[];
     let loading = false;
-    const inputs = dependencies.map((j) => {
-      if (this.#held[j]) return this.#values[j];
-      loading = true;
-      return this.#load(j);
-    });
+    const inputs: unknown[] = [];
+    for (const j of dependencies) {
+      if (this.#held[j]) {
+        inputs.push(this.#values[j]);
+      } else {
+        loading = true;
+        inputs.push(this.#load(j));
+      }
+    }
     return loading ? Promise.all(inputs) : inputs;
   }
 
   /** The current stamps of a node's inputs; loading an input may have recomputed it under a new stamp. */
   #inputStamps(i: number): string[] {
-    return (this.#context.graph.dependencies[i] as number[]).map((j) => this.#stamps[j] as string);
+    const stamps: string[] = [];
+    for (const j of this.#context.graph.dependencies[i] as number[]) stamps.push(this.#stamps[j] as string);
+    return stamps;
   }
 
   #computeFrom(i: number, inputs: unknown[], released: readonly boolean[]): Outcome | Promise<Outcome> {
