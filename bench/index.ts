@@ -4,6 +4,7 @@
  * those: `npm run bench -- scheduler warm`. Sections: scheduler, fs-warm, large, idb, workers.
  * @module
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { benchFs } from './fs.js';
@@ -49,6 +50,8 @@ const start = performance.now();
 for (const [name, bench] of Object.entries(sections)) {
   if (filters.length > 0 && !filters.some((filter) => name.includes(filter))) continue;
   console.log(`\n[${name}]`);
+  // Each section starts on a quiet disk: the previous one's dirty pages flushed (where `sync` exists).
+  spawnSync('sync');
   const began = performance.now();
   await bench();
   console.log(`  (${((performance.now() - began) / 1000).toFixed(1)} s; load average ${load()})`);
