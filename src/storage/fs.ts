@@ -46,7 +46,8 @@ export interface CorruptEntry {
  */
 export function fsStore(options: FsStoreOptions = {}): Store {
   const root = resolve(options.dir ?? process.env.CP_CACHE_DIR ?? './.cache', 'checkpoint');
-  const made = new Set<string>();
+  /** The folders this store made (or is making), as far as it knows. */
+  const made = new Map<string, Promise<void>>();
   const locks = new LockFiles({ staleMs: 10_000, heartbeatMs: 2_000 });
   const onCorrupt =
     options.onCorrupt ??
@@ -71,10 +72,14 @@ export function fsStore(options: FsStoreOptions = {}): Store {
    */
   async function inFolder<T>(dir: string, action: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      if (!made.has(dir)) {
-        await mkdir(dir, { recursive: true });
-        made.add(dir);
+      // One mkdir per folder, however many entries wait for it.
+      let making = made.get(dir);
+      if (!making) {
+        making = mkdir(dir, { recursive: true }).then(() => {});
+        made.set(dir, making);
+        making.catch(() => made.delete(dir));
       }
+      await making;
       try {
         return await action();
       } catch (error) {
