@@ -276,6 +276,7 @@ class Scheduler {
       {
         signal,
         released,
+        instance,
         started: emit && ((worker) => emit({ type: 'started', instance, time: now(), worker })),
       },
     );

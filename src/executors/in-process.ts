@@ -10,7 +10,7 @@ export function inProcess(): Executor {
     concurrency: Number.POSITIVE_INFINITY,
     execute(job, context) {
       context.started?.('main');
-      return runJob(job);
+      return runJob(job, context.instance);
     },
   };
 }

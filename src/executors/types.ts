@@ -3,6 +3,7 @@
  * pools implement the same interface.
  * @module
  */
+import type { Instance } from '../instance.js';
 import type { Json } from '../json.js';
 
 /** One computation to run: which instance, and its inputs' values. */
@@ -26,6 +27,11 @@ export interface JobContext {
    * its buffers to another thread instead of copying them. Absent: copy every input.
    */
   readonly released?: readonly boolean[];
+  /**
+   * The job's instance itself: an executor that runs the job in the calling thread needs no
+   * lookup by `job.task` and `job.key`.
+   */
+  readonly instance?: Instance<unknown>;
   /** Call when the job really starts, naming where it runs (a worker's name, say). */
   started?(where: string): void;
 }
