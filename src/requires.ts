@@ -1,6 +1,9 @@
 import { TaskDefinitionError } from './errors.js';
 import { type Instance, isInstance, type ResultOf } from './instance.js';
 
+/** No names, or no dependencies: one shared empty list rather than a new one per instance. */
+export const NONE: readonly never[] = Object.freeze([]);
+
 /** How the required instances were given to `requires`, and so how their values are passed. */
 export type Shape = 'positional' | 'array' | 'object';
 
@@ -74,7 +77,7 @@ export function requires<const D extends readonly Instance<unknown>[]>(...depend
 export function requires(...given: unknown[]): Requirement<never> {
   let dependencies: unknown[];
   let shape: Shape = 'positional';
-  let names: string[] = [];
+  let names: readonly string[] = NONE;
   const first = given[0];
   if (given.length === 1 && Array.isArray(first)) {
     shape = 'array';

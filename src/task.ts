@@ -2,7 +2,7 @@ import { TaskDefinitionError } from './errors.js';
 import { Instance, type TaskDefinition } from './instance.js';
 import { canonicalKey, type Json, simpleKey } from './json.js';
 import { register } from './registry.js';
-import { Computation } from './requires.js';
+import { Computation, NONE } from './requires.js';
 import { clearTask } from './run.js';
 import type { Store } from './storage/types.js';
 
@@ -108,7 +108,7 @@ export function task<A extends readonly unknown[], R>(
     resolve(instance) {
       const made: unknown = factory(...(instance.args as unknown as A));
       if (made instanceof Computation) return made;
-      if (typeof made === 'function') return new Computation([], 'positional', [], made as () => unknown);
+      if (typeof made === 'function') return new Computation(NONE, 'positional', NONE, made as () => unknown);
       throw new TaskDefinitionError(
         `${instance.label}: expected the factory to return a function or requires(...)(fn), got ${
           made === null || typeof made !== 'object' ? String(made) : `an instance of ${made.constructor?.name}`
