@@ -10,6 +10,9 @@ import type { EntryMeta, Store } from './storage/types.js';
 /** The `released` flags of a node without inputs. */
 const NONE: readonly boolean[] = Object.freeze([]);
 
+/** `started` when nobody listens to events: executors may call it unconditionally. */
+const ignore = (): void => {};
+
 /** What a read gives for a value that is not stored. */
 const MISSING: unique symbol = Symbol('missing');
 
@@ -182,14 +185,15 @@ class Scheduler {
       this.#values[i] = outcome.value;
       this.#held[i] = 1;
     }
-    this.#completed(i);
     try {
       if ('meta' in outcome) emit?.({ type: 'cached', instance, time: now() });
       else emit?.({ type: 'finished', instance, time: now(), duration: now() - began });
     } catch (cause) {
+      // A listener that throws fails the instance: its dependents are skipped.
       this.#failed(lane, i, began, cause);
       return;
     }
+    this.#completed(i);
     this.#ended(lane);
   }
 
@@ -277,7 +281,7 @@ class Scheduler {
         signal,
         released,
         instance,
-        started: emit && ((worker) => emit({ type: 'started', instance, time: now(), worker })),
+        started: emit ? (worker) => emit({ type: 'started', instance, time: now(), worker }) : ignore,
       },
     );
     return then(value, (value) => {

@@ -66,3 +66,35 @@ test('an event listener that throws fails the instance it was told about, and wh
   assert.ok(!events.labels('finished').includes('dispatch-listened(1)'));
   assert.ok(events.labels('finished').includes('dispatch-top()'));
 });
+
+test('under keepGoing, the dependents of an instance whose listener threw are skipped, not run', async () => {
+  const store = memoryStore();
+  const ran: string[] = [];
+  const a = task('dispatch-a', () => () => ran.push('a'));
+  const b = task('dispatch-b', () => requires(a())(() => ran.push('b')));
+  const c = task('dispatch-c', () => requires(b())(() => ran.push('c')));
+  const events = recorder();
+  const onEvent = (event: Parameters<typeof events.onEvent>[0]) => {
+    events.onEvent(event);
+    if (event.type === 'finished' && event.instance.label === 'dispatch-a()') throw new Error('listener broke');
+  };
+  await assert.rejects(c().run({ store, keepGoing: true, onEvent }), TaskFailedError);
+  assert.deepEqual(ran, ['a']);
+  assert.deepEqual(events.labels('skipped'), ['dispatch-b()', 'dispatch-c()']);
+});
+
+test('an executor may call started() whether or not the run listens to events', async () => {
+  const store = memoryStore();
+  const where: string[] = [];
+  const calling = {
+    concurrency: 1,
+    execute(job: { inputs: readonly unknown[] }, context: { started?: (where: string) => void }) {
+      (context.started as (where: string) => void)('here');
+      where.push('called');
+      return job.inputs.length;
+    },
+  };
+  const leaf = task('dispatch-started', () => () => 0);
+  assert.equal(await leaf().run({ store, executor: calling }), 0);
+  assert.deepEqual(where, ['called']);
+});

@@ -125,6 +125,17 @@ describe('binary data', () => {
     first.value.fill(0);
     assert.deepEqual([...(await changed().run({ store }))], [1, 2, 3]);
   });
+
+  test('a large typed array changed after it was computed does not change the cache (memory store)', async () => {
+    const store = memoryStore();
+    // 80 KB: stored from its own memory, as a piece of its own, rather than copied into the entry.
+    const large = task('changed-large-array', () => () => new Float64Array(10_000).fill(1));
+    const computed = await large().run({ store });
+    computed.fill(42);
+    const again = await runOnce(large(), store);
+    assert.ok(again.cached);
+    assert.ok(again.value.every((x) => x === 1));
+  });
 });
 
 describe('compression', () => {

@@ -119,7 +119,18 @@ describe('fsStore on disk', () => {
     const second = entryOf('[2]', bytesOf('second'));
     await store.write('task', '[2]', second);
     await releaseSecond();
-    assert.deepEqual((await store.keys('task')).sort(), ['[1]', '[2]']);
+    // Taken over, and locked again by the other process: its lock is neither written into, moved nor removed.
+    const releaseThird = await lock('task', '[3]');
+    const thirdLock = (await readdir(join(dir, 'checkpoint', 'task'))).find((name) => name.endsWith('.lock'));
+    const otherOwner = JSON.stringify({ pid: process.pid + 1, host: 'another-host' });
+    await writeFile(join(dir, 'checkpoint', 'task', thirdLock as string), otherOwner);
+    const third = entryOf('[3]', bytesOf('third'));
+    await store.write('task', '[3]', third);
+    await releaseThird();
+    assert.equal(await readFile(join(dir, 'checkpoint', 'task', thirdLock as string), 'utf8'), otherOwner);
+    assert.deepEqual(await fsStore({ dir }).readValue('task', '[3]'), entryBytes(third));
+    await rm(join(dir, 'checkpoint', 'task', thirdLock as string));
+    assert.deepEqual((await store.keys('task')).sort(), ['[1]', '[2]', '[3]']);
     assert.deepEqual(await fsStore({ dir }).readValue('task', '[1]'), entryBytes(first));
     assert.deepEqual(await fsStore({ dir }).readValue('task', '[2]'), entryBytes(second));
     assert.deepEqual(

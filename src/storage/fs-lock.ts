@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { lstat, readFile, readlink, rename, rm, unlink, utimes } from 'node:fs/promises';
+import { lstat, readlink, rename, rm, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { promisify } from 'node:util';
 
@@ -13,6 +13,7 @@ export interface LockOptions {
 
 const host = hostname();
 const owner = JSON.stringify({ pid: process.pid, host });
+const ownerBytes = Buffer.from(owner);
 
 /** The lock files held in this process, refreshed together by one timer while there are any. */
 const refreshed = new Set<string>();
@@ -85,34 +86,65 @@ export class LockFiles {
 
   /**
    * Writes `pieces` into the held lock file at `path` and renames it to `target`, which releases
-   * the lock. Resolves to `false`, having written nothing, when the lock file is gone (taken over
-   * as stale); the caller then writes the entry another way.
+   * the lock. Resolves to `false`, having written nothing there, when the file at `path` is no
+   * longer this process's lock (taken over as stale by another process while this one's event loop
+   * was blocked, say); the caller then writes the entry another way.
    */
   async commit(path: string, pieces: readonly Uint8Array[], target: string): Promise<boolean> {
     let fd: number;
     try {
       // No O_CREAT: a lock file that is gone must not be made again.
-      fd = await openFile(path, fs.constants.O_WRONLY | fs.constants.O_TRUNC);
+      fd = await openFile(path, fs.constants.O_RDWR);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw error;
     }
+    let own = false;
     try {
+      own = await isOwn(fd);
+      if (!own) return false;
       await writeAll(fd, pieces);
+      const length = pieces.reduce((total, piece) => total + piece.length, 0);
+      if (length < ownerBytes.length) await truncateFile(fd, length);
+    } catch (error) {
+      // Half written (a full disk, say): no lock any more, and no file to take over later.
+      if (own && this.#forget(path)) await unlink(path).catch(() => {});
+      throw error;
     } finally {
       await closeFile(fd);
     }
-    await rename(path, target);
+    try {
+      await rename(path, target);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      // Ours, holding the entry that could not be put in place: remove it rather than leave a lock.
+      if (this.#forget(path)) await unlink(path).catch(() => {});
+      throw error;
+    }
     this.#forget(path);
     return true;
   }
 
-  /** Releases the lock at `path` if this object still holds it. */
+  /** Releases the lock at `path` if this object still holds it and the file is still its own. */
   async release(path: string): Promise<void> {
     if (!this.#forget(path)) return;
-    await unlink(path).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'ENOENT') throw error;
-    });
+    let own: boolean;
+    try {
+      const fd = await openFile(path, fs.constants.O_RDONLY);
+      try {
+        own = await isOwn(fd);
+      } finally {
+        await closeFile(fd);
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    if (own) {
+      await unlink(path).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      });
+    }
   }
 
   #forget(path: string): boolean {
@@ -132,6 +164,10 @@ async function create(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * Whether a lock may be taken over: its holder is on this host and dead, or has not refreshed it
+ * for `staleMs` (a holder on another host, a reused pid, or an owner not yet written).
+ */
 async function isStale(path: string, staleMs: number): Promise<boolean> {
   let text: string;
   let modified: number;
@@ -139,17 +175,42 @@ async function isStale(path: string, staleMs: number): Promise<boolean> {
     const info = await lstat(path);
     modified = info.mtimeMs;
     // Earlier versions made locks as symbolic links whose target names the owner.
-    text = info.isSymbolicLink() ? await readlink(path) : await readFile(path, 'utf8');
+    text = info.isSymbolicLink() ? await readlink(path) : await readStart(path);
   } catch {
     return false; // released meanwhile: try again to take it
   }
+  let holder: { pid?: unknown; host?: unknown } | undefined;
   try {
-    const holder = JSON.parse(text) as { pid?: number; host?: string };
-    if (holder.host === host && typeof holder.pid === 'number' && !isAlive(holder.pid)) return true;
+    holder = JSON.parse(text) as { pid?: unknown; host?: unknown };
   } catch {
     // Created but not yet written, or being turned into its entry: its age decides.
   }
+  if (holder?.host === host && typeof holder.pid === 'number' && !isAlive(holder.pid)) return true;
   return Date.now() - modified > staleMs;
+}
+
+/** The start of a lock file, where its owner is: never the whole entry being written into it. */
+async function readStart(path: string): Promise<string> {
+  const fd = await openFile(path, fs.constants.O_RDONLY);
+  try {
+    const bytes = Buffer.alloc(1024);
+    return bytes.toString('utf8', 0, await readAt(fd, bytes));
+  } finally {
+    await closeFile(fd);
+  }
+}
+
+/** Whether the open lock file names this process as its owner. */
+async function isOwn(fd: number): Promise<boolean> {
+  const bytes = Buffer.alloc(ownerBytes.length + 1);
+  return (await readAt(fd, bytes)) === ownerBytes.length && ownerBytes.equals(bytes.subarray(0, ownerBytes.length));
+}
+
+/** Reads from the start of the file, leaving the file position where it was. */
+function readAt(fd: number, bytes: Buffer): Promise<number> {
+  return new Promise((resolve, reject) =>
+    fs.read(fd, bytes, 0, bytes.length, 0, (error, count) => (error ? reject(error) : resolve(count))),
+  );
 }
 
 function isAlive(pid: number): boolean {
@@ -165,6 +226,7 @@ function isAlive(pid: number): boolean {
 const writeFileFlagged = promisify(fs.writeFile);
 const openFile = (path: string, flags: number) =>
   new Promise<number>((resolve, reject) => fs.open(path, flags, (error, fd) => (error ? reject(error) : resolve(fd))));
+const truncateFile = promisify(fs.ftruncate);
 const closeFile = (fd: number) =>
   new Promise<void>((resolve, reject) => fs.close(fd, (error) => (error ? reject(error) : resolve())));
 

@@ -68,7 +68,11 @@ export function idbStore(options: IdbStoreOptions = {}): Store {
     },
     async readMetas(folder, keys) {
       if (keys.length === 0) return [];
-      const records = await read(keys.map((key) => ['m', folder, key]));
+      // A transaction of at most 1,000 reads at a time: bounded, however large the folder.
+      const records: unknown[] = [];
+      for (let start = 0; start < keys.length; start += 1_000) {
+        records.push(...(await read(keys.slice(start, start + 1_000).map((key) => ['m', folder, key]))));
+      }
       const unusable = new Set<string>();
       const metas = records.map((meta, i) => {
         const key = keys[i] as string;

@@ -29,9 +29,12 @@ export function memoryStore(): Store {
       return value && joinPieces(value).slice();
     },
     write(name, key, entry) {
-      // Kept as given (the writer hands the entry over); metadata and values are copied on read,
-      // so no reader can change what the next one reads. Done at once: no promise.
-      folder(name).set(key, entry);
+      // Kept as given (the writer hands the entry over), but for a value in several pieces: those
+      // after the first can be views of the computed value's own memory, which its user may change
+      // or move to a worker. Metadata and values are copied on read, so no reader can change what
+      // the next one reads. Done at once: no promise.
+      const value = entry.value.length > 1 ? [joinPieces(entry.value)] : entry.value;
+      folder(name).set(key, value === entry.value ? entry : { meta: entry.meta, value });
     },
     async delete(name, key) {
       folders.get(name)?.delete(key);
