@@ -1,17 +1,11 @@
 import { decodeValue, encodeEntry } from './codec/entry.js';
 import { AbortError, CheckpointError, describe, RunFailedError, TaskFailedError } from './errors.js';
 import type { RunEvent } from './events.js';
-import type { Executor } from './executors/types.js';
+import type { Executor, JobContext } from './executors/types.js';
 import type { Graph } from './graph.js';
 import type { Instance, TaskDefinition } from './instance.js';
 import { isFresh, type Plan } from './plan.js';
 import type { EntryMeta, Store } from './storage/types.js';
-
-/** The `released` flags of a node without inputs. */
-const NONE: readonly boolean[] = Object.freeze([]);
-
-/** `started` when nobody listens to events: executors may call it unconditionally. */
-const ignore = (): void => {};
 
 /** What a read gives for a value that is not stored. */
 const MISSING: unique symbol = Symbol('missing');
@@ -152,17 +146,9 @@ class Scheduler {
     lane.running++;
     this.#started[i] = 1;
     const began = this.#context.now();
-    // An input that no other dependent still needs may be moved to a worker instead of copied.
-    const dependencies = this.#context.graph.dependencies[i] as number[];
-    let released = NONE;
-    if (dependencies.length > 0) {
-      const flags: boolean[] = [];
-      for (const j of dependencies) flags.push(this.#uses[j] === 1 && j !== this.#root);
-      released = flags;
-    }
     let outcome: Outcome | Promise<Outcome>;
     try {
-      outcome = this.#compute(i, released);
+      outcome = this.#compute(i, true);
     } catch (cause) {
       this.#failed(lane, i, began, cause);
       return;
@@ -227,10 +213,10 @@ class Scheduler {
    * Where the store has locks, it first waits for any other process or tab computing the same
    * entry, and reuses the entry that one stored if it is fresh for these inputs.
    */
-  #compute(i: number, released: readonly boolean[], unreadable?: string): Outcome | Promise<Outcome> {
+  #compute(i: number, moving: boolean, unreadable?: string): Outcome | Promise<Outcome> {
     const instance = this.#nodes[i] as Instance<unknown>;
     const { store } = this.#context;
-    if (!store.lock) return then(this.#inputs(i), (inputs) => this.#computeFrom(i, inputs, released));
+    if (!store.lock) return then(this.#inputs(i), (inputs) => this.#computeFrom(i, inputs, moving));
     return store.lock(instance.task.id, instance.key).then(async (unlock) => {
       try {
         const inputs = await this.#inputs(i);
@@ -241,7 +227,7 @@ class Scheduler {
           this.#stamps[i] = meta.stamp;
           return { meta };
         }
-        return await this.#computeFrom(i, inputs, released);
+        return await this.#computeFrom(i, inputs, moving);
       } finally {
         await unlock().catch(() => {});
       }
@@ -271,18 +257,17 @@ class Scheduler {
     return stamps;
   }
 
-  #computeFrom(i: number, inputs: unknown[], released: readonly boolean[]): Outcome | Promise<Outcome> {
+  /**
+   * Runs a node's computation on the executor and stores its value. With `moving`, the executor
+   * may move the inputs no other dependent still needs to a worker instead of copying them.
+   */
+  #computeFrom(i: number, inputs: unknown[], moving: boolean): Outcome | Promise<Outcome> {
     const instance = this.#nodes[i] as Instance<unknown>;
-    const { executor, emit, now, signal, store } = this.#context;
+    const { executor, store } = this.#context;
     const inputStamps = this.#inputStamps(i);
     const value = executor.execute(
       { task: instance.task.id, key: instance.key, args: instance.args, inputs },
-      {
-        signal,
-        released,
-        instance,
-        started: emit ? (worker) => emit({ type: 'started', instance, time: now(), worker }) : ignore,
-      },
+      new JobState(this, i, instance, moving),
     );
     return then(value, (value) => {
       const stamp = `${this.#stampPrefix}${(this.#stampCount++).toString(36)}`;
@@ -293,6 +278,24 @@ class Scheduler {
         return { value };
       });
     });
+  }
+
+  /** For each input of a node, whether no other dependent still needs it (never the root's value). */
+  releasedOf(i: number): readonly boolean[] {
+    const flags: boolean[] = [];
+    for (const j of this.#context.graph.dependencies[i] as number[])
+      flags.push(this.#uses[j] === 1 && j !== this.#root);
+    return flags;
+  }
+
+  /** Reports that a node's computation really started, where the executor says. */
+  startedAt(instance: Instance<unknown>, where: string): void {
+    const { emit, now } = this.#context;
+    emit?.({ type: 'started', instance, time: now(), worker: where });
+  }
+
+  get signal(): AbortSignal | undefined {
+    return this.#context.signal;
   }
 
   /** Records a node's result as available and releases its dependents. */
@@ -338,12 +341,7 @@ class Scheduler {
     const { emit, now } = this.#context;
     const began = now();
     try {
-      const dependencies = this.#context.graph.dependencies[j] as number[];
-      const result = await this.#compute(
-        j,
-        dependencies.map(() => false),
-        this.#stamps[j],
-      );
+      const result = await this.#compute(j, false, this.#stamps[j]);
       if ('meta' in result) {
         const value = await this.#read(j);
         if (value === MISSING) throw new CheckpointError(`${instance.label}: its stored value vanished`);
@@ -388,6 +386,36 @@ class Scheduler {
     else if (signal?.aborted) reject(new AbortError('The run was cancelled', { cause: signal.reason }));
     else if (this.#held[this.#root]) resolve(this.#values[this.#root]);
     else this.#load(this.#root).then(resolve, reject);
+  }
+}
+
+/**
+ * What the run gives the executor with one job: one object, its `released` flags worked out only
+ * when an executor asks for them (a worker pool does; the in-process executor does not).
+ */
+class JobState implements JobContext {
+  readonly instance: Instance<unknown>;
+  readonly #scheduler: Scheduler;
+  readonly #node: number;
+  readonly #moving: boolean;
+
+  constructor(scheduler: Scheduler, node: number, instance: Instance<unknown>, moving: boolean) {
+    this.#scheduler = scheduler;
+    this.#node = node;
+    this.instance = instance;
+    this.#moving = moving;
+  }
+
+  get signal(): AbortSignal | undefined {
+    return this.#scheduler.signal;
+  }
+
+  get released(): readonly boolean[] | undefined {
+    return this.#moving ? this.#scheduler.releasedOf(this.#node) : undefined;
+  }
+
+  started(where: string): void {
+    this.#scheduler.startedAt(this.instance, where);
   }
 }
 
