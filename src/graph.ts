@@ -8,10 +8,16 @@ import type { Instance } from './instance.js';
 export interface Graph {
   /** The instances, dependencies first; the root is last. */
   readonly nodes: readonly Instance<unknown>[];
-  /** For each node, the indices of its dependencies, in declaration order. */
-  readonly dependencies: readonly (readonly number[])[];
-  /** For each node, the indices of its dependents (one per edge). */
-  readonly dependents: readonly (readonly number[])[];
+  /**
+   * The indices of every node's dependencies, in declaration order, laid end to end: node `i`'s
+   * are from `dependencyStart[i]` up to `dependencyStart[i + 1]`. Flat arrays rather than one
+   * small array per node: a large graph is then a few objects, not hundreds of thousands.
+   */
+  readonly dependencies: Int32Array;
+  readonly dependencyStart: Int32Array;
+  /** The indices of every node's dependents (one per edge), laid out as `dependencies` are. */
+  readonly dependents: Int32Array;
+  readonly dependentStart: Int32Array;
 }
 
 /** A node being explored: its instance, its dependencies, and how many of them are done. */
@@ -33,7 +39,8 @@ const EXPLORING = -1;
 export function buildGraph(root: Instance<unknown>): Graph {
   const index = new Map<Instance<unknown>, number>();
   const nodes: Instance<unknown>[] = [];
-  const dependencies: number[][] = [];
+  const edges: number[] = [];
+  const starts: number[] = [];
   const stack: Frame[] = [];
   const enter = (instance: Instance<unknown>) => {
     index.set(instance, EXPLORING);
@@ -52,13 +59,23 @@ export function buildGraph(root: Instance<unknown>): Graph {
     stack.pop();
     index.set(frame.instance, nodes.length);
     nodes.push(frame.instance);
-    dependencies.push(frame.dependencies.map((dependency) => index.get(dependency) as number));
+    starts.push(edges.length);
+    for (const dependency of frame.dependencies) edges.push(index.get(dependency) as number);
   }
-  const dependents: number[][] = nodes.map(() => []);
-  dependencies.forEach((list, i) => {
-    for (const j of list) (dependents[j] as number[]).push(i);
-  });
-  return { nodes, dependencies, dependents };
+  starts.push(edges.length);
+  const dependencies = Int32Array.from(edges);
+  const dependencyStart = Int32Array.from(starts);
+  // Dependents by counting: how many per node, where each node's run starts, then fill.
+  const n = nodes.length;
+  const dependentStart = new Int32Array(n + 1);
+  for (const j of dependencies) dependentStart[j + 1]!++;
+  for (let i = 0; i < n; i++) dependentStart[i + 1]! += dependentStart[i]!;
+  const dependents = new Int32Array(dependencies.length);
+  const filled = dependentStart.slice(0, n);
+  for (let i = 0; i < n; i++) {
+    for (let p = dependencyStart[i]!; p < dependencyStart[i + 1]!; p++) dependents[filled[dependencies[p]!]!++] = i;
+  }
+  return { nodes, dependencies, dependencyStart, dependents, dependentStart };
 }
 
 function dependenciesOf(instance: Instance<unknown>): readonly Instance<unknown>[] {

@@ -21,7 +21,12 @@ export async function plan(graph: Graph, store: Store, concurrency = 64): Promis
   // Nodes are in dependency order, so each node's inputs are decided before it.
   graph.nodes.forEach((instance, i) => {
     const meta = metas[i];
-    const inputs = (graph.dependencies[i] as readonly number[]).map((j) => fresh[j]?.stamp);
+    const inputs: (string | undefined)[] = [];
+    if (meta) {
+      for (let p = graph.dependencyStart[i]!; p < graph.dependencyStart[i + 1]!; p++) {
+        inputs.push(fresh[graph.dependencies[p]!]?.stamp);
+      }
+    }
     fresh.push(meta && isFresh(meta, instance, inputs) ? meta : undefined);
   });
   return { fresh };

@@ -92,7 +92,8 @@ class Scheduler {
         context.emit?.({ type: 'cached', instance: this.#nodes[i] as Instance<unknown>, time });
         continue;
       }
-      for (const j of graph.dependencies[i] as number[]) {
+      for (let p = graph.dependencyStart[i]!; p < graph.dependencyStart[i + 1]!; p++) {
+        const j = graph.dependencies[p]!;
         this.#uses[j]!++;
         if (this.#stamps[j] === undefined) this.#waiting[i]!++;
       }
@@ -166,7 +167,8 @@ class Scheduler {
   #succeeded(lane: Lane, i: number, began: number, outcome: Outcome): void {
     const instance = this.#nodes[i] as Instance<unknown>;
     const { emit, now } = this.#context;
-    for (const j of this.#context.graph.dependencies[i] as number[]) this.#release(j);
+    const { dependencies, dependencyStart } = this.#context.graph;
+    for (let p = dependencyStart[i]!; p < dependencyStart[i + 1]!; p++) this.#release(dependencies[p]!);
     if (!('meta' in outcome) && (this.#uses[i]! > 0 || i === this.#root)) {
       this.#values[i] = outcome.value;
       this.#held[i] = 1;
@@ -236,10 +238,11 @@ class Scheduler {
 
   /** The values of a node's inputs: read from the store where they are not in memory. */
   #inputs(i: number): unknown[] | Promise<unknown[]> {
-    const dependencies = this.#context.graph.dependencies[i] as number[];
+    const { dependencies, dependencyStart } = this.#context.graph;
     let loading = false;
     const inputs: unknown[] = [];
-    for (const j of dependencies) {
+    for (let p = dependencyStart[i]!; p < dependencyStart[i + 1]!; p++) {
+      const j = dependencies[p]!;
       if (this.#held[j]) {
         inputs.push(this.#values[j]);
       } else {
@@ -253,7 +256,9 @@ class Scheduler {
   /** The current stamps of a node's inputs; loading an input may have recomputed it under a new stamp. */
   #inputStamps(i: number): string[] {
     const stamps: string[] = [];
-    for (const j of this.#context.graph.dependencies[i] as number[]) stamps.push(this.#stamps[j] as string);
+    const { dependencies, dependencyStart } = this.#context.graph;
+    for (let p = dependencyStart[i]!; p < dependencyStart[i + 1]!; p++)
+      stamps.push(this.#stamps[dependencies[p]!] as string);
     return stamps;
   }
 
@@ -283,8 +288,11 @@ class Scheduler {
   /** For each input of a node, whether no other dependent still needs it (never the root's value). */
   releasedOf(i: number): readonly boolean[] {
     const flags: boolean[] = [];
-    for (const j of this.#context.graph.dependencies[i] as number[])
+    const { dependencies, dependencyStart } = this.#context.graph;
+    for (let p = dependencyStart[i]!; p < dependencyStart[i + 1]!; p++) {
+      const j = dependencies[p]!;
       flags.push(this.#uses[j] === 1 && j !== this.#root);
+    }
     return flags;
   }
 
@@ -300,7 +308,9 @@ class Scheduler {
 
   /** Records a node's result as available and releases its dependents. */
   #completed(i: number): void {
-    for (const dependent of this.#context.graph.dependents[i] as number[]) {
+    const { dependents, dependentStart } = this.#context.graph;
+    for (let p = dependentStart[i]!; p < dependentStart[i + 1]!; p++) {
+      const dependent = dependents[p]!;
       if (--this.#waiting[dependent]! === 0) this.#enqueue(dependent);
     }
   }
