@@ -127,18 +127,21 @@ class Scheduler {
     if (this.#pumping) return;
     this.#pumping = true;
     const limit = this.#context.executor.concurrency;
-    let progress = true;
-    while (progress && !this.#stopping && this.#running < limit) {
-      progress = false;
-      for (const lane of this.#lanes.values()) {
-        if (lane.head < lane.ready.length && lane.running < lane.max) {
-          this.#start(lane, lane.ready[lane.head++] as number);
-          progress = true;
-          if (this.#running >= limit || this.#stopping) break;
+    try {
+      let progress = true;
+      while (progress && !this.#stopping && this.#running < limit) {
+        progress = false;
+        for (const lane of this.#lanes.values()) {
+          if (lane.head < lane.ready.length && lane.running < lane.max) {
+            this.#start(lane, lane.ready[lane.head++] as number);
+            progress = true;
+            if (this.#running >= limit || this.#stopping) break;
+          }
         }
       }
+    } finally {
+      this.#pumping = false;
     }
-    this.#pumping = false;
     if (this.#running === 0) this.#finish();
   }
 
@@ -384,15 +387,22 @@ class Scheduler {
     // One signal may serve many runs: leave nothing of this one attached to it.
     signal?.removeEventListener('abort', this.#stop);
     const time = now();
-    for (let i = 0; i < this.#nodes.length; i++) {
-      if (this.#stamps[i] === undefined && !this.#started[i]) {
-        emit?.({ type: 'skipped', instance: this.#nodes[i] as Instance<unknown>, time });
+    let listenerError: { error: unknown } | undefined;
+    try {
+      for (let i = 0; i < this.#nodes.length; i++) {
+        if (this.#stamps[i] === undefined && !this.#started[i]) {
+          emit?.({ type: 'skipped', instance: this.#nodes[i] as Instance<unknown>, time });
+        }
       }
+    } catch (error) {
+      // The run settles whatever a listener does: with the failures, else with the listener's error.
+      listenerError = { error };
     }
     const failures = this.#failures;
     const { resolve, reject } = this.#settle;
     if (failures.length === 1) reject(failures[0]);
     else if (failures.length > 1) reject(new RunFailedError(failures));
+    else if (listenerError) reject(listenerError.error);
     else if (signal?.aborted) reject(new AbortError('The run was cancelled', { cause: signal.reason }));
     else if (this.#held[this.#root]) resolve(this.#values[this.#root]);
     else this.#load(this.#root).then(resolve, reject);

@@ -98,3 +98,20 @@ test('an executor may call started() whether or not the run listens to events', 
   assert.equal(await leaf().run({ store, executor: calling }), 0);
   assert.deepEqual(where, ['called']);
 });
+
+test('a run settles even when a listener throws on the skipped event that ends it', async () => {
+  const store = memoryStore();
+  const broken = task('dispatch-broken', () => async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    throw new RangeError('broken');
+  });
+  const after = task('dispatch-after-broken', () => requires(broken())((value) => value));
+  const onEvent = (event: { type: string }) => {
+    if (event.type === 'skipped') throw new Error('listener broke on skipped');
+  };
+  await assert.rejects(after().run({ store, onEvent }), (error: unknown) => {
+    assert.ok(error instanceof TaskFailedError);
+    assert.ok(error.cause instanceof RangeError);
+    return true;
+  });
+});
