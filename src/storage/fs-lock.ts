@@ -1,7 +1,17 @@
 import * as fs from 'node:fs';
-import { lstat, readlink, rename, rm, unlink, utimes } from 'node:fs/promises';
+import { lstat, readlink, rm, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { promisify } from 'node:util';
+import {
+  closeFile,
+  isMissing,
+  openFile,
+  readAt,
+  renameFile,
+  truncateFile,
+  writeAll,
+  writeWholeFile,
+} from './fs-calls.js';
+import { piecesLength } from './pieces.js';
 
 /** Options of {@link LockFiles}. */
 export interface LockOptions {
@@ -68,7 +78,7 @@ export class LockFiles {
       if (await isStale(path, this.#options.staleMs)) {
         // Move the stale lock aside atomically: of several processes breaking it, one wins.
         const aside = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.stale`;
-        await rename(path, aside).then(
+        await renameFile(path, aside).then(
           () => rm(aside, { force: true }),
           () => {},
         );
@@ -96,7 +106,7 @@ export class LockFiles {
       // No O_CREAT: a lock file that is gone must not be made again.
       fd = await openFile(path, fs.constants.O_RDWR);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      if (isMissing(error)) return false;
       throw error;
     }
     let own = false;
@@ -104,7 +114,7 @@ export class LockFiles {
       own = await isOwn(fd);
       if (!own) return false;
       await writeAll(fd, pieces);
-      const length = pieces.reduce((total, piece) => total + piece.length, 0);
+      const length = piecesLength(pieces);
       if (length < ownerBytes.length) await truncateFile(fd, length);
     } catch (error) {
       // Half written (a full disk, say): no lock any more, and no file to take over later.
@@ -114,9 +124,9 @@ export class LockFiles {
       await closeFile(fd);
     }
     try {
-      await rename(path, target);
+      await renameFile(path, target);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      if (isMissing(error)) return false;
       // Ours, holding the entry that could not be put in place: remove it rather than leave a lock.
       if (this.#forget(path)) await unlink(path).catch(() => {});
       throw error;
@@ -137,12 +147,12 @@ export class LockFiles {
         await closeFile(fd);
       }
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      if (isMissing(error)) return;
       throw error;
     }
     if (own) {
-      await unlink(path).catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== 'ENOENT') throw error;
+      await unlink(path).catch((error: unknown) => {
+        if (!isMissing(error)) throw error;
       });
     }
   }
@@ -156,7 +166,7 @@ export class LockFiles {
 /** Creates the lock file naming its owner; `false` when it exists already. */
 async function create(path: string): Promise<boolean> {
   try {
-    await writeFileFlagged(path, owner, { flag: 'wx' });
+    await writeWholeFile(path, owner, { flag: 'wx' });
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
@@ -206,39 +216,11 @@ async function isOwn(fd: number): Promise<boolean> {
   return (await readAt(fd, bytes)) === ownerBytes.length && ownerBytes.equals(bytes.subarray(0, ownerBytes.length));
 }
 
-/** Reads from the start of the file, leaving the file position where it was. */
-function readAt(fd: number, bytes: Buffer): Promise<number> {
-  return new Promise((resolve, reject) =>
-    fs.read(fd, bytes, 0, bytes.length, 0, (error, count) => (error ? reject(error) : resolve(count))),
-  );
-}
-
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-// Callback-style calls: a cold run takes thousands of locks, and FileHandles cost more.
-const writeFileFlagged = promisify(fs.writeFile);
-const openFile = (path: string, flags: number) =>
-  new Promise<number>((resolve, reject) => fs.open(path, flags, (error, fd) => (error ? reject(error) : resolve(fd))));
-const truncateFile = promisify(fs.ftruncate);
-const closeFile = (fd: number) =>
-  new Promise<void>((resolve, reject) => fs.close(fd, (error) => (error ? reject(error) : resolve())));
-
-/** Writes every piece, in order, from the start of the file; short writes are continued. */
-export async function writeAll(fd: number, pieces: readonly Uint8Array[]): Promise<void> {
-  const rest = pieces.filter((piece) => piece.length > 0);
-  while (rest.length > 0) {
-    const written = await new Promise<number>((resolve, reject) =>
-      fs.writev(fd, rest, (error, bytes) => (error ? reject(error) : resolve(bytes))),
-    );
-    let skip = written;
-    while (rest.length > 0 && skip >= (rest[0] as Uint8Array).length) skip -= (rest.shift() as Uint8Array).length;
-    if (skip > 0) rest[0] = (rest[0] as Uint8Array).subarray(skip);
   }
 }

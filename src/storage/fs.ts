@@ -2,11 +2,11 @@ import { hash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { CheckpointError } from '../errors.js';
 import { mapLimited } from '../map-limited.js';
 import { decodeHeader, encodeHeader, type Header, headerLength, valueIsIntact } from './entry-file.js';
-import { LockFiles, writeAll } from './fs-lock.js';
+import { closeFile, fstatFile, isMissing, openFile, readAt, renameFile, writeAll } from './fs-calls.js';
+import { LockFiles } from './fs-lock.js';
 import type { EntryMeta, Store } from './types.js';
 
 // Task ids (`namespace.name`): no separator, and never `.` or `..`.
@@ -291,15 +291,6 @@ const scratch = Buffer.allocUnsafe(HEADER_READ);
 const SLICE_MS = 4;
 /** From how many keys `readMetas` lists the folder instead of opening each entry. */
 const LIST_FROM = 64;
-const openFile = promisify(fs.open);
-const fstatFile = promisify(fs.fstat);
-const closeFile = promisify(fs.close);
-const renameFile = promisify(fs.rename);
-const readAt = (fd: number, buffer: Buffer, position: number) =>
-  new Promise<number>((resolve, reject) =>
-    fs.read(fd, buffer, 0, buffer.length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))),
-  );
-
 /** An entry file's header, or why it is not one, and the file's size. */
 interface HeaderRead {
   readonly header: Header | string;
@@ -316,8 +307,4 @@ function parseHeader(bytes: Uint8Array, size: number): HeaderRead | number {
   if (typeof needed === 'number' && needed > size) return { header: 'truncated in its header', size };
   if (typeof needed === 'number' && needed > bytes.length) return needed;
   return { header: decodeHeader(bytes), size };
-}
-
-function isMissing(error: unknown): boolean {
-  return (error as NodeJS.ErrnoException)?.code === 'ENOENT';
 }

@@ -1,0 +1,45 @@
+/**
+ * The filesystem calls the fs store and its locks make, callback-style and promised: a cold run
+ * makes thousands of them, and FileHandles cost more.
+ * @module
+ */
+import * as fs from 'node:fs';
+import { promisify } from 'node:util';
+
+/** Opens a file, with `fs.open`'s string or numeric flags, and resolves to its descriptor. */
+export const openFile = promisify(fs.open) as (path: string, flags: string | number) => Promise<number>;
+/** Closes a file descriptor. */
+export const closeFile = promisify(fs.close);
+/** The `fs.Stats` of an open file. */
+export const fstatFile = promisify(fs.fstat) as (fd: number) => Promise<fs.Stats>;
+/** Truncates an open file to a length. */
+export const truncateFile = promisify(fs.ftruncate);
+/** Renames a file, replacing any file at the target. */
+export const renameFile = promisify(fs.rename);
+/** Writes a whole file, with `fs.writeFile`'s options (`{ flag: 'wx' }` to create it only if absent). */
+export const writeWholeFile = promisify(fs.writeFile);
+
+/** Reads up to `buffer.length` bytes from `position` (the start by default), leaving the file position as it was. */
+export function readAt(fd: number, buffer: Buffer, position = 0): Promise<number> {
+  return new Promise((resolve, reject) =>
+    fs.read(fd, buffer, 0, buffer.length, position, (error, count) => (error ? reject(error) : resolve(count))),
+  );
+}
+
+/** Writes every piece, in order, from the file position; short writes are continued. */
+export async function writeAll(fd: number, pieces: readonly Uint8Array[]): Promise<void> {
+  const rest = pieces.filter((piece) => piece.length > 0);
+  while (rest.length > 0) {
+    const written = await new Promise<number>((resolve, reject) =>
+      fs.writev(fd, rest, (error, bytes) => (error ? reject(error) : resolve(bytes))),
+    );
+    let skip = written;
+    while (rest.length > 0 && skip >= (rest[0] as Uint8Array).length) skip -= (rest.shift() as Uint8Array).length;
+    if (skip > 0) rest[0] = (rest[0] as Uint8Array).subarray(skip);
+  }
+}
+
+/** Whether an error says that a file or folder does not exist. */
+export function isMissing(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException)?.code === 'ENOENT';
+}
