@@ -170,18 +170,20 @@ export function fsStore(options: FsStoreOptions = {}): Store {
   return {
     readMeta,
     async readMetas(folder, keys) {
+      const dir = folderPath(folder);
+      const names = keys.map(fileName);
       // Listing the folder once spares a cold run a failed open per instance; a few keys are
       // cheaper to open than a large folder is to list.
       let present: Set<string> | undefined;
       if (keys.length >= LIST_FROM) {
         try {
-          present = new Set(await readdir(folderPath(folder)));
+          present = new Set(await readdir(dir));
         } catch (error) {
           if (!isMissing(error)) throw error;
           present = new Set();
         }
       }
-      const listed = (key: string) => !present || present.has(fileName(key));
+      const listed = (i: number) => !present || present.has(names[i] as string);
       // Headers in the page cache are read blocking, several times faster than through libuv's
       // threads, in slices between which other work runs. Once a read is slow (the disk, a network
       // share), the rest are read in parallel instead.
@@ -191,8 +193,8 @@ export function fsStore(options: FsStoreOptions = {}): Store {
       let inSlice = 0;
       let slowSlices = 0;
       while (next < keys.length) {
-        const key = keys[next] as string;
-        metas[next++] = listed(key) ? metaOf(folder, key, readHeaderNow(entryPath(folder, key))) : undefined;
+        const i = next++;
+        if (listed(i)) metas[i] = metaOf(folder, keys[i] as string, readHeaderNow(join(dir, names[i] as string)));
         inSlice++;
         const elapsed = performance.now() - slice;
         if (elapsed > SLICE_MS) {
@@ -206,8 +208,7 @@ export function fsStore(options: FsStoreOptions = {}): Store {
       }
       const rest = Array.from({ length: keys.length - next }, (_, i) => next + i);
       await mapLimited(rest, 64, async (i) => {
-        const key = keys[i] as string;
-        metas[i] = listed(key) ? await readMeta(folder, key) : undefined;
+        if (listed(i)) metas[i] = metaOf(folder, keys[i] as string, await readHeader(join(dir, names[i] as string)));
       });
       return Promise.all(metas);
     },
