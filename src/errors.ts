@@ -81,3 +81,14 @@ export function describe(error: unknown): string {
   if (error instanceof Error) return error.message ? `${error.name}: ${error.message}` : error.name;
   return String(error);
 }
+
+/** The error classes every JavaScript platform has, by name: stored and sent between threads as such. */
+export const platformErrors: Readonly<Record<string, new (message?: string) => Error>> = {
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};

@@ -5,6 +5,7 @@
  * @module
  */
 import type SuperJSON from 'superjson';
+import { platformErrors } from '../errors.js';
 import { objectFromEntries } from './references.js';
 
 // Transformer outputs are walked by superjson like any value; they are typed as JSON only to
@@ -13,13 +14,7 @@ type Walked = { [key: string]: string };
 
 /** The error classes every platform has; an error of another class must be registered. */
 const errorClasses: Record<string, new (message?: string) => Error> = {
-  Error,
-  TypeError,
-  RangeError,
-  SyntaxError,
-  ReferenceError,
-  EvalError,
-  URIError,
+  ...platformErrors,
   AggregateError: AggregateError as unknown as new (message?: string) => Error,
 };
 

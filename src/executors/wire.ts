@@ -5,7 +5,14 @@
  * @module
  */
 import { deserialize, serialize } from '../codec/serialize.js';
-import { AbortError, CheckpointError, describe, SerializationError, TaskDefinitionError } from '../errors.js';
+import {
+  AbortError,
+  CheckpointError,
+  describe,
+  platformErrors,
+  SerializationError,
+  TaskDefinitionError,
+} from '../errors.js';
 import type { JobMessage, Packed, ThrownEnvelope } from './protocol.js';
 import type { Job } from './types.js';
 
@@ -180,13 +187,7 @@ export function transferables(
 }
 
 const builtins: Record<string, new (message: string) => Error> = {
-  Error,
-  TypeError,
-  RangeError,
-  SyntaxError,
-  ReferenceError,
-  EvalError,
-  URIError,
+  ...platformErrors,
   // This library's own errors whose constructor takes just a message.
   CheckpointError,
   TaskDefinitionError,
