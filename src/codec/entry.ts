@@ -20,8 +20,8 @@ export function encodeEntry(
   const rawSize = piecesLength(serialized);
   const { key, task } = instance;
   const created = Date.now();
-  // Two literals rather than one with a spread `rawSize`: this runs once per computed instance,
-  // and a spread costs more than the rest of building the metadata.
+  // Two literals rather than one with a spread of the optional `rawSize`: this runs once per
+  // computed instance, and a spread builds and copies a second object.
   if (level === undefined) {
     const meta: EntryMeta = {
       format: 1,
