@@ -258,10 +258,12 @@ class Scheduler {
 
   /** The current stamps of a node's inputs; loading an input may have recomputed it under a new stamp. */
   #inputStamps(i: number): string[] {
-    const stamps: string[] = [];
     const { dependencies, dependencyStart } = this.#context.graph;
-    for (let p = dependencyStart[i]!; p < dependencyStart[i + 1]!; p++)
-      stamps.push(this.#stamps[dependencies[p]!] as string);
+    const start = dependencyStart[i]!;
+    // Sized up front: the list is kept with the stored entry, and one grown by `push` from empty
+    // keeps room for 17 items however few it holds.
+    const stamps = new Array<string>(dependencyStart[i + 1]! - start);
+    for (let d = 0; d < stamps.length; d++) stamps[d] = this.#stamps[dependencies[start + d]!] as string;
     return stamps;
   }
 

@@ -18,6 +18,27 @@ testStore(
   { describe, test },
 );
 
+test('memoryStore: small values packed into shared chunks each read back whole, across chunk ends and overwrites', async () => {
+  const store = memoryStore();
+  // Sizes around the packing limit (1 KiB) and chunk size (16 KiB), in one and two pieces.
+  const lengths = [0, 1, 5, 6, 700, 1023, 1024, 1025, 4000, 16 * 1024, 16 * 1024 + 1];
+  const written = new Map<string, Uint8Array>();
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < 400; i++) {
+      const key = `[${i}]`;
+      const bytes = bytesOf(`${round}:${i}`, lengths[(i + round) % lengths.length]);
+      await store.write('packed', key, entryOf(key, bytes));
+      written.set(key, bytes);
+    }
+  }
+  for (const [key, bytes] of written) assert.deepEqual(await store.readValue('packed', key), bytes, key);
+  // A value read back is a copy: changing it changes neither its entry nor its chunk's neighbours.
+  const first = (await store.readValue('packed', '[1]')) as Uint8Array;
+  first.fill(0xff);
+  assert.deepEqual(await store.readValue('packed', '[1]'), written.get('[1]'));
+  assert.deepEqual(await store.readValue('packed', '[2]'), written.get('[2]'));
+});
+
 testStore(
   'fsStore',
   async () => {

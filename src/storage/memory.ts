@@ -1,13 +1,35 @@
-import { joinPieces } from './pieces.js';
-import type { Entry, EntryMeta, Store } from './types.js';
+import { joinPieces, piecesLength } from './pieces.js';
+import type { EntryMeta, Store } from './types.js';
+
+/** Values up to this size are copied into a shared chunk rather than kept in a buffer of their own. */
+const SMALL = 1024;
+/** The size of a shared chunk. */
+const CHUNK = 16 * 1024;
+
+/** One stored entry: its metadata and where its value's bytes are. */
+interface Stored {
+  readonly meta: EntryMeta;
+  /** A shared chunk, or the value's own buffer. */
+  readonly bytes: Uint8Array;
+  readonly offset: number;
+  readonly length: number;
+}
 
 /**
  * A store that keeps entries in memory, for tests and as the fallback where no persistent storage
  * is available. Entries last as long as the store object. Values are copied when read, as a
  * persistent store would: a caller that changes a typed array it got back never changes the cache.
+ *
+ * Small values, the usual case in large graphs, are copied end to end into shared chunks of 16 KiB:
+ * one buffer per small value would cost about 200 bytes of objects each, kept alive for as long as
+ * the store and copied by every garbage collection until then. A chunk lives while any of its
+ * values does, so a value overwritten or deleted leaves its bytes behind until its chunk's others
+ * go too: at most one chunk per live value, and far less in practice.
  */
 export function memoryStore(): Store {
-  const folders = new Map<string, Map<string, Entry>>();
+  const folders = new Map<string, Map<string, Stored>>();
+  let chunk = new Uint8Array(CHUNK);
+  let used = 0;
   const folder = (name: string) => {
     let entries = folders.get(name);
     if (!entries) {
@@ -25,16 +47,29 @@ export function memoryStore(): Store {
       return keys.map((key) => copyMeta(entries?.get(key)?.meta));
     },
     async readValue(name, key) {
-      const value = folders.get(name)?.get(key)?.value;
-      return value && joinPieces(value).slice();
+      const stored = folders.get(name)?.get(key);
+      return stored?.bytes.slice(stored.offset, stored.offset + stored.length);
     },
-    write(name, key, entry) {
-      // Kept as given (the writer hands the entry over), but for a value in several pieces: those
-      // after the first can be views of the computed value's own memory, which its user may change
-      // or move to a worker. Metadata and values are copied on read, so no reader can change what
-      // the next one reads. Done at once: no promise.
-      const value = entry.value.length > 1 ? [joinPieces(entry.value)] : entry.value;
-      folder(name).set(key, value === entry.value ? entry : { meta: entry.meta, value });
+    write(name, key, { meta, value }) {
+      // Done at once: no promise. The metadata is kept as given (the writer hands it over, and
+      // readers get copies). The value is copied: pieces after the first can be views of the
+      // computed value's own memory, which its user may change or move to a worker.
+      const length = piecesLength(value);
+      let stored: Stored;
+      if (length > SMALL) {
+        stored = { meta, bytes: value.length > 1 ? joinPieces(value) : (value[0] as Uint8Array), offset: 0, length };
+      } else {
+        if (used + length > CHUNK) {
+          chunk = new Uint8Array(CHUNK);
+          used = 0;
+        }
+        stored = { meta, bytes: chunk, offset: used, length };
+        for (const piece of value) {
+          chunk.set(piece, used);
+          used += piece.length;
+        }
+      }
+      folder(name).set(key, stored);
     },
     async delete(name, key) {
       folders.get(name)?.delete(key);
