@@ -15,20 +15,24 @@ export function canonicalKey(task: string, args: readonly unknown[]): string {
 /**
  * The canonical key of arguments that are all strings, finite numbers other than -0, booleans or
  * null, else `undefined`. JSON gives such values back unchanged, so an array of them is its own
- * canonical copy, and JSON.stringify its canonical text.
+ * canonical copy, and its JSON text its canonical key. That text is written here, item by item:
+ * faster than `JSON.stringify` of the array, and a number's text is its `JSON.stringify` text.
  */
 export function simpleKey(args: readonly unknown[]): string | undefined {
+  let text = '[';
   for (let i = 0; i < args.length; i++) {
     const value = args[i];
-    const type = typeof value;
-    const simple =
-      type === 'string' ||
-      type === 'boolean' ||
-      value === null ||
-      (type === 'number' && Number.isFinite(value) && !Object.is(value, -0));
-    if (!simple) return undefined;
+    if (i > 0) text += ',';
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value) || Object.is(value, -0)) return undefined;
+      text += value;
+    } else if (typeof value === 'string') text += JSON.stringify(value);
+    else if (value === true) text += 'true';
+    else if (value === false) text += 'false';
+    else if (value === null) text += 'null';
+    else return undefined;
   }
-  return JSON.stringify(args);
+  return `${text}]`;
 }
 
 function canonical(task: string, value: unknown, path: string, ancestors: Set<object>): string {

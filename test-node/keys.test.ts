@@ -171,6 +171,31 @@ describe('canonical argument keys', () => {
     assert.equal(instances.size, distinct.length);
   });
 
+  test('arguments of strings, numbers, booleans and null are keyed by their JSON text, as nested ones are', () => {
+    const simple = fc.oneof(
+      fc.double(),
+      fc.integer(),
+      fc.constantFrom(-0, 0.1 + 0.2, 1e21, 5e-324, -1.5e-7, Number.MAX_VALUE),
+      fc.string({ unit: 'binary' }),
+      fc.boolean(),
+      fc.constant(null),
+    );
+    fc.assert(
+      fc.property(fc.array(simple, { maxLength: 5 }), (args) => {
+        if (args.some((value) => typeof value === 'number' && !Number.isFinite(value))) {
+          assert.throws(() => t(...args), InvalidArgumentError);
+          return;
+        }
+        const instance = t(...args);
+        assert.equal(instance.key, JSON.stringify(args));
+        // The same values one level down take the general path: the same text inside brackets.
+        assert.equal(t(args).key, `[${JSON.stringify(args)}]`);
+        assert.deepEqual(instance.args, JSON.parse(instance.key));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   test('__proto__, constructor and prototype keys stay keys and pollute no prototype', () => {
     const guarded = fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'a');
     const object = fc.array(fc.tuple(guarded, jsonValue), { maxLength: 6 }).map((entries) => {
