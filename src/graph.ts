@@ -20,13 +20,6 @@ export interface Graph {
   readonly dependentStart: Int32Array;
 }
 
-/** A node being explored: its instance, its dependencies, and how many of them are done. */
-interface Frame {
-  readonly instance: Instance<unknown>;
-  readonly dependencies: readonly Instance<unknown>[];
-  next: number;
-}
-
 /** Marks an instance whose dependencies are still being explored, in the numbering map. */
 const EXPLORING = -1;
 
@@ -41,26 +34,37 @@ export function buildGraph(root: Instance<unknown>): Graph {
   const nodes: Instance<unknown>[] = [];
   const edges: number[] = [];
   const starts: number[] = [];
-  const stack: Frame[] = [];
+  // The path being explored, in three stacks rather than an object per step: each instance, its
+  // dependencies, and how many of them are done.
+  const path: Instance<unknown>[] = [];
+  const pathDependencies: (readonly Instance<unknown>[])[] = [];
+  const pathNext: number[] = [];
   const enter = (instance: Instance<unknown>) => {
     index.set(instance, EXPLORING);
-    stack.push({ instance, dependencies: dependenciesOf(instance), next: 0 });
+    path.push(instance);
+    pathDependencies.push(dependenciesOf(instance));
+    pathNext.push(0);
   };
   enter(root);
-  while (stack.length > 0) {
-    const frame = stack[stack.length - 1] as Frame;
-    if (frame.next < frame.dependencies.length) {
-      const dependency = frame.dependencies[frame.next++] as Instance<unknown>;
+  while (path.length > 0) {
+    const top = path.length - 1;
+    const dependencies = pathDependencies[top] as readonly Instance<unknown>[];
+    const next = pathNext[top] as number;
+    if (next < dependencies.length) {
+      pathNext[top] = next + 1;
+      const dependency = dependencies[next] as Instance<unknown>;
       const state = index.get(dependency);
       if (state === undefined) enter(dependency);
-      else if (state === EXPLORING) throw new CycleError(cycle(stack, dependency));
+      else if (state === EXPLORING) throw new CycleError(cycle(path, dependency));
       continue;
     }
-    stack.pop();
-    index.set(frame.instance, nodes.length);
-    nodes.push(frame.instance);
+    const instance = path.pop() as Instance<unknown>;
+    pathDependencies.pop();
+    pathNext.pop();
+    index.set(instance, nodes.length);
+    nodes.push(instance);
     starts.push(edges.length);
-    for (const dependency of frame.dependencies) edges.push(index.get(dependency) as number);
+    for (let d = 0; d < dependencies.length; d++) edges.push(index.get(dependencies[d] as Instance<unknown>) as number);
   }
   starts.push(edges.length);
   const dependencies = Int32Array.from(edges);
@@ -68,7 +72,7 @@ export function buildGraph(root: Instance<unknown>): Graph {
   // Dependents by counting: how many per node, where each node's run starts, then fill.
   const n = nodes.length;
   const dependentStart = new Int32Array(n + 1);
-  for (const j of dependencies) dependentStart[j + 1]!++;
+  for (let p = 0; p < dependencies.length; p++) dependentStart[dependencies[p]! + 1]!++;
   for (let i = 0; i < n; i++) dependentStart[i + 1]! += dependentStart[i]!;
   const dependents = new Int32Array(dependencies.length);
   const filled = dependentStart.slice(0, n);
@@ -87,10 +91,9 @@ function dependenciesOf(instance: Instance<unknown>): readonly Instance<unknown>
 }
 
 /**
- * The labels of the cycle closed by requiring `back` from the top of the stack, in dependency
+ * The labels of the cycle closed by requiring `back` from the end of the path, in dependency
  * order: each instance requires the next, and the last is the first again.
  */
-function cycle(stack: readonly Frame[], back: Instance<unknown>): string[] {
-  const start = stack.findIndex((frame) => frame.instance === back);
-  return [...stack.slice(start).map((frame) => frame.instance.label), back.label];
+function cycle(path: readonly Instance<unknown>[], back: Instance<unknown>): string[] {
+  return [...path.slice(path.indexOf(back)).map((instance) => instance.label), back.label];
 }
