@@ -10,8 +10,11 @@ import type { EntryMeta, Store } from './storage/types.js';
 /** What a read gives for a value that is not stored. */
 const MISSING: unique symbol = Symbol('missing');
 
-/** How a node's computation ended: computed here, or found stored (by another process) meanwhile. */
-type Outcome = { value: unknown } | { meta: EntryMeta };
+/**
+ * What computing a node gives when, waiting for its lock, it found the entry stored fresh by
+ * another process or tab meanwhile; otherwise computing it gives its value.
+ */
+const FOUND: unique symbol = Symbol('found');
 
 /** What one execution of a planned graph needs. */
 export interface ScheduleContext {
@@ -60,6 +63,8 @@ class Scheduler {
   readonly #loads = new Map<number, Promise<unknown>>();
   readonly #started: Uint8Array;
   readonly #lanes = new Map<TaskDefinition, Lane>();
+  /** The lanes in the order they were made: iterated by `#pump` without an iterator object. */
+  readonly #laneList: Lane[] = [];
   readonly #failures: TaskFailedError[] = [];
   readonly #stampPrefix = randomHex(12);
   #stampCount = 0;
@@ -114,6 +119,7 @@ class Scheduler {
     if (!lane) {
       lane = { max: task.maxConcurrency, ready: [], head: 0, running: 0 };
       this.#lanes.set(task, lane);
+      this.#laneList.push(lane);
     }
     lane.ready.push(i);
   }
@@ -131,7 +137,8 @@ class Scheduler {
       let progress = true;
       while (progress && !this.#stopping && this.#running < limit) {
         progress = false;
-        for (const lane of this.#lanes.values()) {
+        for (let l = 0; l < this.#laneList.length; l++) {
+          const lane = this.#laneList[l] as Lane;
           if (lane.head < lane.ready.length && lane.running < lane.max) {
             this.#start(lane, lane.ready[lane.head++] as number);
             progress = true;
@@ -149,8 +156,9 @@ class Scheduler {
     this.#running++;
     lane.running++;
     this.#started[i] = 1;
-    const began = this.#context.now();
-    let outcome: Outcome | Promise<Outcome>;
+    // The start time is only ever reported in events.
+    const began = this.#context.emit ? this.#context.now() : 0;
+    let outcome: unknown;
     try {
       outcome = this.#compute(i, true);
     } catch (cause) {
@@ -167,17 +175,17 @@ class Scheduler {
     }
   }
 
-  #succeeded(lane: Lane, i: number, began: number, outcome: Outcome): void {
+  #succeeded(lane: Lane, i: number, began: number, outcome: unknown): void {
     const instance = this.#nodes[i] as Instance<unknown>;
     const { emit, now } = this.#context;
     const { dependencies, dependencyStart } = this.#context.graph;
     for (let p = dependencyStart[i]!; p < dependencyStart[i + 1]!; p++) this.#release(dependencies[p]!);
-    if (!('meta' in outcome) && (this.#uses[i]! > 0 || i === this.#root)) {
-      this.#values[i] = outcome.value;
+    if (outcome !== FOUND && (this.#uses[i]! > 0 || i === this.#root)) {
+      this.#values[i] = outcome;
       this.#held[i] = 1;
     }
     try {
-      if ('meta' in outcome) emit?.({ type: 'cached', instance, time: now() });
+      if (outcome === FOUND) emit?.({ type: 'cached', instance, time: now() });
       else emit?.({ type: 'finished', instance, time: now(), duration: now() - began });
     } catch (cause) {
       // A listener that throws fails the instance: its dependents are skipped.
@@ -216,12 +224,17 @@ class Scheduler {
    * Computes one node from its inputs' values and stores the result under a new stamp: at once
    * when the inputs are in memory and the computation is synchronous, else once they resolve.
    * Where the store has locks, it first waits for any other process or tab computing the same
-   * entry, and reuses the entry that one stored if it is fresh for these inputs.
+   * entry, and gives {@link FOUND} when that one stored an entry fresh for these inputs.
    */
-  #compute(i: number, moving: boolean, unreadable?: string): Outcome | Promise<Outcome> {
+  #compute(i: number, moving: boolean, unreadable?: string): unknown {
     const instance = this.#nodes[i] as Instance<unknown>;
     const { store } = this.#context;
-    if (!store.lock) return then(this.#inputs(i), (inputs) => this.#computeFrom(i, inputs, moving));
+    if (!store.lock) {
+      const inputs = this.#inputs(i);
+      return inputs instanceof Promise
+        ? inputs.then((values) => this.#computeFrom(i, values, moving))
+        : this.#computeFrom(i, inputs, moving);
+    }
     return store.lock(instance.task.id, instance.key).then(async (unlock) => {
       try {
         const inputs = await this.#inputs(i);
@@ -230,7 +243,7 @@ class Scheduler {
         if (meta && meta.stamp !== unreadable && isFresh(meta, instance, this.#inputStamps(i))) {
           this.#metas[i] = meta;
           this.#stamps[i] = meta.stamp;
-          return { meta };
+          return FOUND;
         }
         return await this.#computeFrom(i, inputs, moving);
       } finally {
@@ -242,15 +255,16 @@ class Scheduler {
   /** The values of a node's inputs: read from the store where they are not in memory. */
   #inputs(i: number): unknown[] | Promise<unknown[]> {
     const { dependencies, dependencyStart } = this.#context.graph;
+    const start = dependencyStart[i]!;
     let loading = false;
-    const inputs: unknown[] = [];
-    for (let p = dependencyStart[i]!; p < dependencyStart[i + 1]!; p++) {
-      const j = dependencies[p]!;
+    const inputs = new Array<unknown>(dependencyStart[i + 1]! - start);
+    for (let d = 0; d < inputs.length; d++) {
+      const j = dependencies[start + d]!;
       if (this.#held[j]) {
-        inputs.push(this.#values[j]);
+        inputs[d] = this.#values[j];
       } else {
         loading = true;
-        inputs.push(this.#load(j));
+        inputs[d] = this.#load(j);
       }
     }
     return loading ? Promise.all(inputs) : inputs;
@@ -271,23 +285,38 @@ class Scheduler {
    * Runs a node's computation on the executor and stores its value. With `moving`, the executor
    * may move the inputs no other dependent still needs to a worker instead of copying them.
    */
-  #computeFrom(i: number, inputs: unknown[], moving: boolean): Outcome | Promise<Outcome> {
+  #computeFrom(i: number, inputs: unknown[], moving: boolean): unknown {
     const instance = this.#nodes[i] as Instance<unknown>;
-    const { executor, store } = this.#context;
     const inputStamps = this.#inputStamps(i);
-    const value = executor.execute(
+    const value = this.#context.executor.execute(
       { task: instance.task.id, key: instance.key, args: instance.args, inputs },
       new JobState(this, i, instance, moving),
     );
-    return then(value, (value) => {
-      const stamp = `${this.#stampPrefix}${(this.#stampCount++).toString(36)}`;
-      const written = store.write(instance.task.id, instance.key, encodeEntry(instance, value, stamp, inputStamps));
-      return then(written, () => {
-        this.#metas[i] = undefined;
-        this.#stamps[i] = stamp;
-        return { value };
+    // A synchronous computation's value is stored at once, with no promise and no closure.
+    return isThenable(value)
+      ? Promise.resolve(value).then((settled) => this.#store(i, settled, inputStamps))
+      : this.#store(i, value, inputStamps);
+  }
+
+  /** Stores a node's computed value under a new stamp; gives the value once it is stored. */
+  #store(i: number, value: unknown, inputStamps: readonly string[]): unknown {
+    const instance = this.#nodes[i] as Instance<unknown>;
+    const stamp = `${this.#stampPrefix}${(this.#stampCount++).toString(36)}`;
+    const entry = encodeEntry(instance, value, stamp, inputStamps);
+    const written = this.#context.store.write(instance.task.id, instance.key, entry);
+    if (isThenable(written)) {
+      return Promise.resolve(written).then(() => {
+        this.#stored(i, stamp);
+        return value;
       });
-    });
+    }
+    this.#stored(i, stamp);
+    return value;
+  }
+
+  #stored(i: number, stamp: string): void {
+    this.#metas[i] = undefined;
+    this.#stamps[i] = stamp;
   }
 
   /** For each input of a node, whether no other dependent still needs it (never the root's value). */
@@ -357,13 +386,13 @@ class Scheduler {
     const began = now();
     try {
       const result = await this.#compute(j, false, this.#stamps[j]);
-      if ('meta' in result) {
+      if (result === FOUND) {
         const value = await this.#read(j);
         if (value === MISSING) throw new CheckpointError(`${instance.label}: its stored value vanished`);
         return value;
       }
       emit?.({ type: 'finished', instance, time: now(), duration: now() - began });
-      return result.value;
+      return result;
     } catch (cause) {
       throw new TaskFailedError(instance.task.id, instance.args, instance.label, cause);
     }
@@ -441,12 +470,9 @@ class JobState implements JobContext {
   }
 }
 
-/** Calls `next` with `value` now, or once it resolves when it is a promise or another thenable. */
-function then<T, R>(value: T | PromiseLike<T>, next: (value: T) => R | Promise<R>): R | Promise<R> {
-  if (value instanceof Promise || typeof (value as PromiseLike<T> | null)?.then === 'function') {
-    return Promise.resolve(value as PromiseLike<T>).then(next);
-  }
-  return next(value as T);
+/** Whether a value is a promise or another thenable, to be awaited rather than used as it is. */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value instanceof Promise || typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
 function randomHex(bytes: number): string {
