@@ -63,7 +63,10 @@ async function warmUp(name: GraphName): Promise<void> {
   const rates: number[] = [];
   for (let round = 0; round < 8; round++) {
     const graph = makeGraph(name, size);
-    const ms = await time(({ root }) => root.run({ store: memoryStore() }), () => graph);
+    const ms = await time(
+      ({ root }) => root.run({ store: memoryStore() }),
+      () => graph,
+    );
     rates.push((graph.instances / ms) * 1000);
     await time(() => bareRun(name, size));
   }
