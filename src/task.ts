@@ -99,37 +99,15 @@ export function task<A extends readonly unknown[], R>(
     );
   }
   const id = options.namespace ? `${options.namespace}.${name}` : name;
-  const definition: TaskDefinition = {
+  const definition = new Definition(
     name,
     id,
-    version: options.version ?? '',
-    compressLevel: level,
+    options.version ?? '',
+    level,
     maxConcurrency,
-    resolve(instance) {
-      const made: unknown = factory(...(instance.args as unknown as A));
-      if (made instanceof Computation) return made;
-      if (typeof made === 'function') return new Computation(NONE, 'positional', NONE, made as () => unknown);
-      throw new TaskDefinitionError(
-        `${instance.label}: expected the factory to return a function or requires(...)(fn), got ${
-          made === null || typeof made !== 'object' ? String(made) : `an instance of ${made.constructor?.name}`
-        }`,
-      );
-    },
-  };
-  const instances = new Map<string, Instance<Awaited<R>>>();
-  const byKey = (key: string, args?: readonly Json[]): Instance<Awaited<R>> => {
-    let made = instances.get(key);
-    if (!made) {
-      made = new Instance<Awaited<R>>(definition, key, args);
-      instances.set(key, made);
-    }
-    return made;
-  };
-  const instance = (...args: A): Instance<Awaited<R>> => {
-    const key = simpleKey(args);
-    // The rest parameter is a fresh array: holding only simple values, it is the canonical copy.
-    return key === undefined ? byKey(canonicalKey(id, args)) : byKey(key, args as readonly unknown[] as Json[]);
-  };
+    factory as (...args: readonly unknown[]) => unknown,
+  );
+  const instance = (...args: A): Instance<Awaited<R>> => definition.instance(args) as Instance<Awaited<R>>;
   const callable = Object.assign(instance, {
     taskName: name,
     id,
@@ -138,9 +116,69 @@ export function task<A extends readonly unknown[], R>(
   register({
     id,
     fingerprint: `${factory.toString()}\n${JSON.stringify(options)}`,
-    instance: (key) => byKey(key),
+    instance: (key) => definition.byKey(key),
   });
   return callable;
+}
+
+/**
+ * A task's definition and its instances. One class for every task, rather than closures made per
+ * task: the code V8 optimizes for one task's calls then serves every task, and keeps serving
+ * after a task is declared again (a notebook cell run twice, a module reloaded) and the old one
+ * is collected.
+ */
+class Definition implements TaskDefinition {
+  readonly name: string;
+  readonly id: string;
+  readonly version: string;
+  readonly compressLevel: number | undefined;
+  readonly maxConcurrency: number;
+  readonly #factory: (...args: readonly unknown[]) => unknown;
+  readonly #instances = new Map<string, Instance<unknown>>();
+
+  constructor(
+    name: string,
+    id: string,
+    version: string,
+    compressLevel: number | undefined,
+    maxConcurrency: number,
+    factory: (...args: readonly unknown[]) => unknown,
+  ) {
+    this.name = name;
+    this.id = id;
+    this.version = version;
+    this.compressLevel = compressLevel;
+    this.maxConcurrency = maxConcurrency;
+    this.#factory = factory;
+  }
+
+  /** The instance for these arguments, made on first use. */
+  instance(args: readonly unknown[]): Instance<unknown> {
+    const key = simpleKey(args);
+    // The rest parameter is a fresh array: holding only simple values, it is the canonical copy.
+    return key === undefined ? this.byKey(canonicalKey(this.id, args)) : this.byKey(key, args as readonly Json[]);
+  }
+
+  /** The instance of a canonical key; `args`, when given, is a private array equal to what the key parses to. */
+  byKey(key: string, args?: readonly Json[]): Instance<unknown> {
+    let made = this.#instances.get(key);
+    if (!made) {
+      made = new Instance(this, key, args);
+      this.#instances.set(key, made);
+    }
+    return made;
+  }
+
+  resolve(instance: Instance<unknown>): Computation<unknown> {
+    const made = this.#factory(...instance.args);
+    if (made instanceof Computation) return made;
+    if (typeof made === 'function') return new Computation(NONE, 'positional', NONE, made as () => unknown);
+    throw new TaskDefinitionError(
+      `${instance.label}: expected the factory to return a function or requires(...)(fn), got ${
+        made === null || typeof made !== 'object' ? String(made) : `an instance of ${made.constructor?.name}`
+      }`,
+    );
+  }
 }
 
 function checkName(what: string, value: unknown, name?: unknown): void {
