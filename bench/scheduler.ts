@@ -74,7 +74,12 @@ async function warmUp(name: GraphName): Promise<void> {
   note(`${name}: warm-up, ${format(size)} instances, instances/s by round: ${shown} (the first with nothing compiled)`);
 }
 
-/** Reports how the time per instance grows from the smallest graph to the largest. */
+/**
+ * Reports how the time per instance grows from the smallest graph to the largest. Linear growth
+ * keeps it flat; but on this kind of machine even the bare baseline, linear by construction, costs
+ * more per instance in a larger graph (a larger heap to collect, fewer cache hits). Growth no
+ * larger than the baseline's own, measured in the same run, is counted as linear too.
+ */
 function growth(name: GraphName, perInstance: Map<number, { library: number; bare: number }>): void {
   const small = perInstance.get(sizes[0] as number);
   const large = perInstance.get(sizes[sizes.length - 1] as number);
@@ -82,6 +87,8 @@ function growth(name: GraphName, perInstance: Map<number, { library: number; bar
   const µs = [...perInstance].map(([size, { library }]) => `${format(size)}: ${format(library * 1000)}`).join(', ');
   note(`${name}: µs per instance by graph size: ${µs} (bare: ${format(large.bare * 1000)} at 100k)`);
   const ratio = large.library / small.library;
+  const bareRatio = large.bare / small.bare;
+  const linear = ratio <= 1.3 || ratio <= bareRatio;
   report({
     section,
     name: `${name} growth: µs per instance at 100k`,
@@ -89,7 +96,7 @@ function growth(name: GraphName, perInstance: Map<number, { library: number; bar
     unit: 'µs',
     baselineName: 'the same at 10k',
     baseline: small.library * 1000,
-    note: ratio <= 1.3 ? 'linear' : `not linear: ${ratio.toFixed(2)}x the cost per instance at 10x the size`,
-    aim: { text: 'linear (≤ 1.3x)', met: ratio <= 1.3 },
+    note: `${linear ? 'linear' : 'not linear'}: ${ratio.toFixed(2)}x the cost per instance at 10x the size; the bare baseline's own growth: ${bareRatio.toFixed(2)}x`,
+    aim: { text: "linear (≤ 1.3x, or no more than the baseline's growth)", met: linear },
   });
 }
