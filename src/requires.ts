@@ -89,14 +89,15 @@ export function requires(...given: unknown[]): Requirement<never> {
   } else {
     dependencies = given;
   }
-  dependencies.forEach((dependency, i) => {
+  for (let i = 0; i < dependencies.length; i++) {
+    const dependency = dependencies[i];
     if (!isInstance(dependency)) {
       const where = shape === 'object' ? `.${names[i]}` : `[${i}]`;
       throw new TaskDefinitionError(
         `requires(...)${where}: expected a task instance, such as \`myTask(1, 2)\`, got ${describeGiven(dependency)}`,
       );
     }
-  });
+  }
   const checked = dependencies as Instance<unknown>[];
   return <R>(fn: (...values: never) => R | PromiseLike<R>) => {
     if (typeof fn !== 'function') {
