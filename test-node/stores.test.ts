@@ -119,6 +119,30 @@ describe('fsStore on disk', () => {
     assert.deepEqual(await readdir(blocked), [basename(path)]);
   });
 
+  test('a value of megabytes, written while its checksum is computed, reads back whole, with and without a lock; a flipped byte is caught', async () => {
+    const dir = await temporaryDir();
+    const store = fsStore({ dir });
+    const big = bytesOf('big', 3 * 1024 * 1024 + 5);
+    const other = bytesOf('other', 2 * 1024 * 1024);
+    await store.write('plain', '[1]', entryOf('[1]', big));
+    const release = await store.lock?.('locked', '[2]');
+    assert.ok(release);
+    await store.write('locked', '[2]', entryOf('[2]', other));
+    await release();
+    assert.deepEqual(await fsStore({ dir }).readValue('plain', '[1]'), big);
+    assert.deepEqual(await fsStore({ dir }).readValue('locked', '[2]'), other);
+    assert.equal((await fsStore({ dir }).readMeta('plain', '[1]'))?.size, big.length);
+    // One byte flipped near the end of the value: the header's checksum no longer matches.
+    const path = await onlyFile(dir, 'locked');
+    const file = await readFile(path);
+    file[file.length - 2] = (file[file.length - 2] as number) ^ 1;
+    await writeFile(path, file);
+    const reports: string[] = [];
+    const checking = fsStore({ dir, onCorrupt: ({ reason }) => reports.push(reason) });
+    assert.equal(await checking.readValue('locked', '[2]'), undefined);
+    assert.deepEqual(reports, ['value checksum mismatch']);
+  });
+
   test('under its lock, the lock file naming its owner becomes the entry; a lock taken over meanwhile still stores it', async () => {
     const dir = await temporaryDir();
     const store = fsStore({ dir });

@@ -19,21 +19,34 @@ export interface Header {
   readonly valueChecksum: number;
 }
 
-/** The header bytes (prefix, metadata, padding) that precede an entry's value. */
-export function encodeHeader(meta: EntryMeta, value: readonly Uint8Array[]): Uint8Array {
+/**
+ * The header of an entry, in two steps: its length is known from the metadata alone, so that the
+ * value can be written at its place while its checksum is still being computed; `bytes` then
+ * makes the header itself.
+ */
+export function headerOf(meta: EntryMeta): { length: number; bytes(valueChecksum: number): Uint8Array } {
   const json = encoder.encode(JSON.stringify(meta));
-  const header = new Uint8Array(align8(PREFIX + json.length));
-  const view = new DataView(header.buffer);
-  header.set(MAGIC);
-  view.setUint32(4, json.length, true);
-  view.setUint32(8, crc32(json), true);
-  view.setUint32(
-    12,
-    value.reduce((crc, piece) => crc32(piece, crc), 0),
-    true,
-  );
-  header.set(json, PREFIX);
-  return header;
+  const length = align8(PREFIX + json.length);
+  return {
+    length,
+    bytes(valueChecksum) {
+      const header = new Uint8Array(length);
+      const view = new DataView(header.buffer);
+      header.set(MAGIC);
+      view.setUint32(4, json.length, true);
+      view.setUint32(8, crc32(json), true);
+      view.setUint32(12, valueChecksum, true);
+      header.set(json, PREFIX);
+      return header;
+    },
+  };
+}
+
+/** The CRC-32 of value bytes given in pieces, as a header records it. */
+export function valueChecksum(value: readonly Uint8Array[]): number {
+  let crc = 0;
+  for (const piece of value) crc = crc32(piece, crc);
+  return crc;
 }
 
 /**

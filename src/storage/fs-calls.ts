@@ -26,13 +26,21 @@ export function readAt(fd: number, buffer: Buffer, position = 0): Promise<number
   );
 }
 
-/** Writes every piece, in order, from the file position; short writes are continued. */
-export async function writeAll(fd: number, pieces: readonly Uint8Array[]): Promise<void> {
+/**
+ * Writes every piece, in order, from `position` (the file position when not given); short writes
+ * are continued. Writes at given positions leave the file position alone, so that two of them can
+ * be under way at once on one file.
+ */
+export async function writeAll(fd: number, pieces: readonly Uint8Array[], position?: number): Promise<void> {
   const rest = pieces.filter((piece) => piece.length > 0);
+  let at = position;
   while (rest.length > 0) {
-    const written = await new Promise<number>((resolve, reject) =>
-      fs.writev(fd, rest, (error, bytes) => (error ? reject(error) : resolve(bytes))),
-    );
+    const written = await new Promise<number>((resolve, reject) => {
+      const done = (error: NodeJS.ErrnoException | null, bytes: number) => (error ? reject(error) : resolve(bytes));
+      if (at === undefined) fs.writev(fd, rest, done);
+      else fs.writev(fd, rest, at, done);
+    });
+    if (at !== undefined) at += written;
     let skip = written;
     while (rest.length > 0 && skip >= (rest[0] as Uint8Array).length) skip -= (rest.shift() as Uint8Array).length;
     if (skip > 0) rest[0] = (rest[0] as Uint8Array).subarray(skip);

