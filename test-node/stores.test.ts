@@ -119,28 +119,38 @@ describe('fsStore on disk', () => {
     assert.deepEqual(await readdir(blocked), [basename(path)]);
   });
 
-  test('a value of megabytes, written while its checksum is computed, reads back whole, with and without a lock; a flipped byte is caught', async () => {
+  test('values of megabytes, written and read in chunks while their checksums are computed, read back whole; a flipped byte is caught', async () => {
     const dir = await temporaryDir();
     const store = fsStore({ dir });
-    const big = bytesOf('big', 3 * 1024 * 1024 + 5);
+    // More than two chunks of 8 MiB read; a value written whole under a lock.
+    const big = bytesOf('big', 17 * 1024 * 1024 + 5);
     const other = bytesOf('other', 2 * 1024 * 1024);
     await store.write('plain', '[1]', entryOf('[1]', big));
     const release = await store.lock?.('locked', '[2]');
     assert.ok(release);
     await store.write('locked', '[2]', entryOf('[2]', other));
     await release();
-    assert.deepEqual(await fsStore({ dir }).readValue('plain', '[1]'), big);
-    assert.deepEqual(await fsStore({ dir }).readValue('locked', '[2]'), other);
+    // Compared as buffers: a failing deepEqual would print a diff of megabytes.
+    const same = (read: Uint8Array | undefined, expected: Uint8Array) =>
+      read !== undefined && Buffer.from(read.buffer, read.byteOffset, read.length).equals(expected);
+    assert.ok(same(await fsStore({ dir }).readValue('plain', '[1]'), big), 'the 17 MiB value reads back whole');
+    assert.ok(same(await fsStore({ dir }).readValue('locked', '[2]'), other), 'the 2 MiB value reads back whole');
     assert.equal((await fsStore({ dir }).readMeta('plain', '[1]'))?.size, big.length);
-    // One byte flipped near the end of the value: the header's checksum no longer matches.
-    const path = await onlyFile(dir, 'locked');
-    const file = await readFile(path);
-    file[file.length - 2] = (file[file.length - 2] as number) ^ 1;
-    await writeFile(path, file);
+    // One byte flipped in the second chunk read, then in the last: the checksums no longer match.
     const reports: string[] = [];
     const checking = fsStore({ dir, onCorrupt: ({ reason }) => reports.push(reason) });
-    assert.equal(await checking.readValue('locked', '[2]'), undefined);
-    assert.deepEqual(reports, ['value checksum mismatch']);
+    for (const [folder, key, offset] of [
+      ['plain', '[1]', 10 * 1024 * 1024],
+      ['locked', '[2]', -2],
+    ] as const) {
+      const path = await onlyFile(dir, folder);
+      const file = await readFile(path);
+      const at = offset < 0 ? file.length + offset : offset;
+      file[at] = (file[at] as number) ^ 1;
+      await writeFile(path, file);
+      assert.equal(await checking.readValue(folder, key), undefined, folder);
+    }
+    assert.deepEqual(reports, ['value checksum mismatch', 'value checksum mismatch']);
   });
 
   test('under its lock, the lock file naming its owner becomes the entry; a lock taken over meanwhile still stores it', async () => {

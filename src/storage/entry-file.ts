@@ -76,11 +76,6 @@ export function decodeHeader(bytes: Uint8Array): Header | string {
   }
 }
 
-/** Whether value bytes have the checksum recorded in their header. */
-export function valueIsIntact(header: Header, value: Uint8Array): boolean {
-  return crc32(value) === header.valueChecksum;
-}
-
 function align8(n: number): number {
   return Math.ceil(n / 8) * 8; // not `(n + 7) & ~7`, which wraps past 2 GB
 }
