@@ -1,4 +1,4 @@
-import { CycleError, TaskFailedError } from './errors.js';
+import { CheckpointError, CycleError, TaskFailedError } from './errors.js';
 import type { Instance } from './instance.js';
 
 /**
@@ -20,17 +20,41 @@ export interface Graph {
   readonly dependentStart: Int32Array;
 }
 
-/** Marks an instance whose dependencies are still being explored, in the numbering map. */
+/** Marks an instance whose dependencies are still being explored, in its `graphIndex`. */
 const EXPLORING = -1;
+
+/** Numbers the graph builds: an instance's `graphMark` tells whether this build reached it. */
+let builds = 0;
+/** Whether a graph is being built: a factory is being called by {@link buildGraph}. */
+let building = false;
+
+/**
+ * Whether a graph is being built. A run that a factory starts then must wait for the build to be
+ * over (it is synchronous: the next microtask will do) before building its own, since both would
+ * mark the instances they share.
+ */
+export function isBuildingGraph(): boolean {
+  return building;
+}
 
 /**
  * Builds the graph from the root by an iterative depth-first search (no recursion depth limit),
  * numbering each instance once all its dependencies are numbered: that numbering is already a
- * dependency order. Throws {@link TaskFailedError} when a factory throws, and {@link CycleError}
- * naming the instances of a cycle.
+ * dependency order. Each instance reached is marked with the build's number and its own number
+ * in this graph, rather than kept in a map from instance to number. Throws {@link TaskFailedError}
+ * when a factory throws, and {@link CycleError} naming the instances of a cycle.
  */
 export function buildGraph(root: Instance<unknown>): Graph {
-  const index = new Map<Instance<unknown>, number>();
+  if (building) throw new CheckpointError('a graph is being built already: wait for isBuildingGraph() to be false');
+  building = true;
+  try {
+    return numbered(root, ++builds);
+  } finally {
+    building = false;
+  }
+}
+
+function numbered(root: Instance<unknown>, mark: number): Graph {
   const nodes: Instance<unknown>[] = [];
   const edges: number[] = [];
   const starts: number[] = [];
@@ -40,7 +64,8 @@ export function buildGraph(root: Instance<unknown>): Graph {
   const pathDependencies: (readonly Instance<unknown>[])[] = [];
   const pathNext: number[] = [];
   const enter = (instance: Instance<unknown>) => {
-    index.set(instance, EXPLORING);
+    instance.graphMark = mark;
+    instance.graphIndex = EXPLORING;
     path.push(instance);
     pathDependencies.push(dependenciesOf(instance));
     pathNext.push(0);
@@ -53,18 +78,17 @@ export function buildGraph(root: Instance<unknown>): Graph {
     if (next < dependencies.length) {
       pathNext[top] = next + 1;
       const dependency = dependencies[next] as Instance<unknown>;
-      const state = index.get(dependency);
-      if (state === undefined) enter(dependency);
-      else if (state === EXPLORING) throw new CycleError(cycle(path, dependency));
+      if (dependency.graphMark !== mark) enter(dependency);
+      else if (dependency.graphIndex === EXPLORING) throw new CycleError(cycle(path, dependency));
       continue;
     }
     const instance = path.pop() as Instance<unknown>;
     pathDependencies.pop();
     pathNext.pop();
-    index.set(instance, nodes.length);
+    instance.graphIndex = nodes.length;
     nodes.push(instance);
     starts.push(edges.length);
-    for (let d = 0; d < dependencies.length; d++) edges.push(index.get(dependencies[d] as Instance<unknown>) as number);
+    for (let d = 0; d < dependencies.length; d++) edges.push((dependencies[d] as Instance<unknown>).graphIndex);
   }
   starts.push(edges.length);
   const dependencies = Int32Array.from(edges);

@@ -33,6 +33,13 @@ export class Instance<T> {
   /** The canonical JSON of the arguments, keys sorted: the instance's identity within its task. */
   readonly key: string;
   declare readonly [resultType]: T;
+  /**
+   * @internal Which graph build last reached this instance (see `buildGraph`), and the number it
+   * got there: marks on the instance itself rather than a map from instance to number.
+   */
+  graphMark = 0;
+  /** @internal See `graphMark`. */
+  graphIndex = 0;
   #computation: Computation<unknown> | undefined;
 
   /**

@@ -1,7 +1,7 @@
 import type { RunEvent } from './events.js';
 import { inProcess } from './executors/in-process.js';
 import type { Executor } from './executors/types.js';
-import { buildGraph } from './graph.js';
+import { buildGraph, isBuildingGraph } from './graph.js';
 import { Instance, type TaskDefinition } from './instance.js';
 import { plan } from './plan.js';
 import { getDefaultStore } from './platform.js';
@@ -79,6 +79,8 @@ function keepShapes(): void {
 /** Builds the graph of `root`, decides what is fresh, computes the rest and returns the value. */
 export async function run(root: Instance<unknown>, options: RunOptions = {}): Promise<unknown> {
   keepShapes();
+  // Started by a factory while a graph is being built: build this one once that build is over.
+  if (isBuildingGraph()) await undefined;
   const start = performance.now();
   const now = () => performance.now() - start;
   const graph = buildGraph(root);

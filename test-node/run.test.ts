@@ -283,6 +283,33 @@ describe('parallelism', () => {
   });
 });
 
+describe('runs started by factories', () => {
+  test('a factory that starts a run while its graph is built leaves both graphs whole: each instance once', async () => {
+    const store = memoryStore();
+    const base = task('nested-base', (i: number) => () => i);
+    const side = task('nested-side', (n: number) =>
+      requires(Array.from({ length: n }, (_, i) => base(i)))((values) => values.reduce((a, b) => a + b, 0)),
+    );
+    const started: Promise<number>[] = [];
+    // `second` is explored after `first` has numbered base(0..3); its factory runs a graph sharing them.
+    const first = task('nested-first', () => requires(base(0), base(1), base(2), base(3))((...v) => v.length));
+    const second = task('nested-second', () => {
+      started.push(side(4).run({ store }));
+      return requires(base(3), base(0))((a, b) => a + b);
+    });
+    const top = task('nested-top', () => requires(first(), second(), base(2))((a, b, c) => a + b + c));
+    const events = recorder();
+    assert.equal(await top().run({ store, onEvent: events.onEvent }), 4 + 3 + 2);
+    assert.equal(await started[0], 0 + 1 + 2 + 3);
+    const planned = events.labels('planned');
+    assert.equal(planned.length, new Set(planned).size, `each instance planned once: ${planned}`);
+    assert.deepEqual(
+      new Set(planned),
+      new Set(['nested-top()', 'nested-first()', 'nested-second()', ...[0, 1, 2, 3].map((i) => `nested-base(${i})`)]),
+    );
+  });
+});
+
 describe('large graphs', () => {
   test('a chain of 100,000 instances runs (no recursion limit)', async () => {
     const link = task(
