@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { fsStore, type Store, TaskFailedError } from 'checkpoint-tool';
 import { choose } from './fixtures/choose.js';
 import { recorder, temporaryDir } from './helpers.js';
+import { bytesOf, entryBytes, entryOf } from './store-suite.js';
 
 /** Wraps a store so that writing (and locking) fails with a system error, as a full or read-only disk does. */
 function failingWrites(inner: Store, code: 'ENOSPC' | 'EROFS', when: (key: string) => boolean): Store {
@@ -51,4 +55,41 @@ test('a read-only cache serves every fresh result, and fails only what would nee
     assert.match(error.message, /choose\(\d,\d\) failed: Error: EROFS/);
     return true;
   });
+});
+
+test('a write that fails half way (a full disk) leaves no temporary or lock file, and what was stored stays', async () => {
+  const dir = await temporaryDir();
+  const store = fsStore({ dir });
+  const kept = entryOf('[0]', bytesOf('kept'));
+  await store.write('task', '[0]', kept);
+  // Every vectored write fails with ENOSPC, as on a full disk: the store's writes go through fs.writev.
+  const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+  const writev = fs.writev;
+  (fs as { writev: unknown }).writev = (...args: unknown[]) => {
+    const callback = args[args.length - 1] as (error: Error) => void;
+    setImmediate(() => callback(Object.assign(new Error('ENOSPC: simulated'), { code: 'ENOSPC' })));
+  };
+  syncBuiltinESMExports();
+  try {
+    // Small and large values (a large one is written in two writes at once), with and without a lock.
+    for (const [key, size] of [
+      ['[1]', 100],
+      ['[2]', 3 * 1024 * 1024],
+    ] as const) {
+      for (const locked of [false, true]) {
+        const release = locked ? await store.lock?.('task', key) : undefined;
+        await assert.rejects(async () => store.write('task', key, entryOf(key, bytesOf(key, size))), {
+          code: 'ENOSPC',
+        });
+        await release?.();
+      }
+    }
+  } finally {
+    (fs as { writev: unknown }).writev = writev;
+    syncBuiltinESMExports();
+  }
+  const names = await readdir(join(dir, 'checkpoint', 'task'));
+  assert.equal(names.length, 1, `only the entry of [0] is left: ${names.join(', ')}`);
+  assert.deepEqual(await store.keys('task'), ['[0]']);
+  assert.deepEqual(await fsStore({ dir }).readValue('task', '[0]'), entryBytes(kept));
 });

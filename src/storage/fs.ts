@@ -239,13 +239,14 @@ export function fsStore(options: FsStoreOptions = {}): Store {
         const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
         const fd = await openFile(temporary, 'w');
         try {
-          await writeEntry(fd);
-        } finally {
-          await closeFile(fd);
-        }
-        try {
+          try {
+            await writeEntry(fd);
+          } finally {
+            await closeFile(fd);
+          }
           await renameFile(temporary, path);
         } catch (error) {
+          // Half written (a full disk) or not renamed: leave no temporary file behind.
           await rm(temporary, { force: true });
           throw error;
         }
@@ -352,15 +353,16 @@ async function writeEntryTo(fd: number, meta: EntryMeta, value: readonly Uint8Ar
     return header.length + size;
   }
   const valueWritten = writeAll(fd, value, header.length);
-  let checksum: number;
+  let headerBytes: Uint8Array;
   try {
-    checksum = valueChecksum(value);
+    headerBytes = header.bytes(valueChecksum(value));
   } catch (error) {
+    // The file is closed once the value's write has settled, never while it is under way.
     await valueWritten.catch(() => {});
     throw error;
   }
   // Both writes settle before the file can be closed, even when one fails.
-  const written = await Promise.allSettled([valueWritten, writeAll(fd, [header.bytes(checksum)], 0)]);
+  const written = await Promise.allSettled([valueWritten, writeAll(fd, [headerBytes], 0)]);
   for (const outcome of written) if (outcome.status === 'rejected') throw outcome.reason;
   return header.length + size;
 }
