@@ -20,10 +20,10 @@ export interface Graph {
   readonly dependentStart: Int32Array;
 }
 
-/** Marks an instance whose dependencies are still being explored, in its `graphIndex`. */
+/** The number of an instance whose dependencies are still being explored. */
 const EXPLORING = -1;
 
-/** Numbers the graph builds: an instance's `graphMark` tells whether this build reached it. */
+/** Numbers the graph builds, so that an instance tells whether this build has reached it. */
 let builds = 0;
 /** Whether a graph is being built: a factory is being called by {@link buildGraph}. */
 let building = false;
@@ -64,8 +64,7 @@ function numbered(root: Instance<unknown>, mark: number): Graph {
   const pathDependencies: (readonly Instance<unknown>[])[] = [];
   const pathNext: number[] = [];
   const enter = (instance: Instance<unknown>) => {
-    instance.graphMark = mark;
-    instance.graphIndex = EXPLORING;
+    instance.setNumber(mark, EXPLORING);
     path.push(instance);
     pathDependencies.push(dependenciesOf(instance));
     pathNext.push(0);
@@ -78,17 +77,19 @@ function numbered(root: Instance<unknown>, mark: number): Graph {
     if (next < dependencies.length) {
       pathNext[top] = next + 1;
       const dependency = dependencies[next] as Instance<unknown>;
-      if (dependency.graphMark !== mark) enter(dependency);
-      else if (dependency.graphIndex === EXPLORING) throw new CycleError(cycle(path, dependency));
+      const number = dependency.numberIn(mark);
+      if (number === undefined) enter(dependency);
+      else if (number === EXPLORING) throw new CycleError(cycle(path, dependency));
       continue;
     }
     const instance = path.pop() as Instance<unknown>;
     pathDependencies.pop();
     pathNext.pop();
-    instance.graphIndex = nodes.length;
+    instance.setNumber(mark, nodes.length);
     nodes.push(instance);
     starts.push(edges.length);
-    for (let d = 0; d < dependencies.length; d++) edges.push((dependencies[d] as Instance<unknown>).graphIndex);
+    for (let d = 0; d < dependencies.length; d++)
+      edges.push((dependencies[d] as Instance<unknown>).numberIn(mark) as number);
   }
   starts.push(edges.length);
   const dependencies = Int32Array.from(edges);

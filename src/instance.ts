@@ -33,14 +33,10 @@ export class Instance<T> {
   /** The canonical JSON of the arguments, keys sorted: the instance's identity within its task. */
   readonly key: string;
   declare readonly [resultType]: T;
-  /**
-   * @internal Which graph build last reached this instance (see `buildGraph`), and the number it
-   * got there: marks on the instance itself rather than a map from instance to number.
-   */
-  graphMark = 0;
-  /** @internal See `graphMark`. */
-  graphIndex = 0;
   #computation: Computation<unknown> | undefined;
+  /** Which graph build last numbered this instance (see {@link numberIn}), and its number there. */
+  #build = 0;
+  #number = 0;
 
   /**
    * @internal Instances are made by calling a task, never directly. `args`, when given, is a
@@ -50,6 +46,21 @@ export class Instance<T> {
     this.task = task;
     this.key = key;
     this.args = args ?? (JSON.parse(key) as Json[]);
+  }
+
+  /**
+   * @internal The number graph build `build` gave this instance, or `undefined` when that build
+   * has not reached it: marks kept on the instance, in private fields (invisible, and writable
+   * even when the instance is frozen), rather than in a map from instance to number.
+   */
+  numberIn(build: number): number | undefined {
+    return this.#build === build ? this.#number : undefined;
+  }
+
+  /** @internal Records the number graph build `build` gives this instance. */
+  setNumber(build: number, number: number): void {
+    this.#build = build;
+    this.#number = number;
   }
 
   /** A readable name, as in `choose(6,3)`. */

@@ -310,6 +310,16 @@ describe('runs started by factories', () => {
   });
 });
 
+test('building a graph adds no visible property to instances, and frozen instances run', async () => {
+  const leaf = task('frozen-leaf', (i: number) => () => i);
+  const sum = task('frozen-sum', (n: number) => requires(leaf(0), leaf(n))((a, b) => a + b));
+  const root = Object.freeze(sum(2));
+  Object.freeze(leaf(2));
+  assert.equal(await root.run({ store: memoryStore() }), 2);
+  assert.deepEqual(Object.keys(leaf(0)), ['task', 'args', 'key']);
+  assert.deepEqual(Object.keys(root), ['task', 'args', 'key']);
+});
+
 describe('large graphs', () => {
   test('a chain of 100,000 instances runs (no recursion limit)', async () => {
     const link = task(
