@@ -165,8 +165,8 @@ class Scheduler {
       this.#failed(lane, i, began, cause);
       return;
     }
-    if (outcome instanceof Promise) {
-      outcome.then(
+    if (isThenable(outcome)) {
+      Promise.resolve(outcome).then(
         (settled) => this.#succeeded(lane, i, began, settled),
         (cause) => this.#failed(lane, i, began, cause),
       );
@@ -235,7 +235,7 @@ class Scheduler {
         ? inputs.then((values) => this.#computeFrom(i, values, moving))
         : this.#computeFrom(i, inputs, moving);
     }
-    return store.lock(instance.task.id, instance.key).then(async (unlock) => {
+    return Promise.resolve(store.lock(instance.task.id, instance.key)).then(async (unlock) => {
       try {
         const inputs = await this.#inputs(i);
         const meta = await store.readMeta(instance.task.id, instance.key);

@@ -46,6 +46,26 @@ test('a computation may return any thenable, not only a Promise', async () => {
   assert.deepEqual(events.labels('finished'), []);
 });
 
+test("a store's lock may be any thenable, even one whose then() returns nothing", async () => {
+  const inner = memoryStore();
+  let locked = 0;
+  const store = {
+    ...inner,
+    lock: (_folder: string, _key: string) => ({
+      // biome-ignore lint/suspicious/noThenProperty: the point of the test is a foreign thenable
+      then(onFulfilled: (release: () => Promise<void>) => unknown) {
+        locked++;
+        setTimeout(() => onFulfilled(async () => {}), 1);
+      },
+    }),
+  } as typeof inner;
+  const leaf = task('dispatch-locked-leaf', (i: number) => () => i + 1);
+  const sum = task('dispatch-locked-sum', () => requires(leaf(1), leaf(2))((a, b) => a + b));
+  assert.equal(await sum().run({ store }), 5);
+  assert.equal(locked, 3);
+  assert.equal(await sum().run({ store: inner }), 5);
+});
+
 test('an event listener that throws fails the instance it was told about, and what was stored stays', async () => {
   const store = memoryStore();
   const leaf = task('dispatch-listened', (i: number) => () => i);
