@@ -1,7 +1,9 @@
 import { crc32 } from 'node:zlib';
+import { closeFile, fstatFile, openFile, readAt, writeAll } from './fs-calls.js';
+import { piecesLength } from './pieces.js';
 import type { EntryMeta } from './types.js';
 
-// The layout of one fsStore entry file:
+// The layout of one fsStore entry file, and how one is written and read whole:
 //   "CPE2" | u32 metadata length | u32 CRC-32 of the metadata | u32 CRC-32 of the value
 //   | metadata JSON | padding to 8 bytes | value
 // The value starts 8-aligned so that typed arrays can be read as views without a copy. The two
@@ -24,7 +26,7 @@ export interface Header {
  * value can be written at its place while its checksum is still being computed; `bytes` then
  * makes the header itself.
  */
-export function headerOf(meta: EntryMeta): { length: number; bytes(valueChecksum: number): Uint8Array } {
+function headerOf(meta: EntryMeta): { length: number; bytes(valueChecksum: number): Uint8Array } {
   const json = encoder.encode(JSON.stringify(meta));
   const length = align8(PREFIX + json.length);
   return {
@@ -43,7 +45,7 @@ export function headerOf(meta: EntryMeta): { length: number; bytes(valueChecksum
 }
 
 /** The CRC-32 of value bytes given in pieces, as a header records it. */
-export function valueChecksum(value: readonly Uint8Array[]): number {
+function valueChecksum(value: readonly Uint8Array[]): number {
   let crc = 0;
   for (const piece of value) crc = crc32(piece, crc);
   return crc;
@@ -78,4 +80,79 @@ export function decodeHeader(bytes: Uint8Array): Header | string {
 
 function align8(n: number): number {
   return Math.ceil(n / 8) * 8; // not `(n + 7) & ~7`, which wraps past 2 GB
+}
+
+/** How much of an entry file one read asks for (see {@link readEntry}). */
+const READ_CHUNK = 8 * 1024 * 1024;
+
+/** An entry file's bytes, its header (or why it has none) and the CRC-32 of the bytes after the header. */
+export interface EntryRead {
+  readonly bytes: Uint8Array;
+  readonly header: Header | string;
+  readonly checksum: number;
+}
+
+/**
+ * Reads a whole entry file in chunks, computing the checksum of each chunk while libuv's threads
+ * read the next: for a large value the checksum then costs next to no time of its own.
+ */
+export async function readEntry(path: string): Promise<EntryRead> {
+  const fd = await openFile(path, 'r');
+  try {
+    const size = (await fstatFile(fd)).size;
+    // Its own memory, never a slice of Buffer's shared pool: the value is returned as a view of it.
+    const bytes = Buffer.allocUnsafeSlow(size);
+    let filled = 0;
+    let valueStart: number | string | undefined;
+    let checksum = 0;
+    let reading = size > 0 ? readAt(fd, bytes.subarray(0, Math.min(READ_CHUNK, size)), 0) : undefined;
+    while (reading) {
+      const count = await reading;
+      const from = filled;
+      filled += count;
+      reading =
+        count > 0 && filled < size
+          ? readAt(fd, bytes.subarray(filled, Math.min(filled + READ_CHUNK, size)), filled)
+          : undefined;
+      if (valueStart === undefined && filled >= 16) valueStart = headerLength(bytes.subarray(0, filled));
+      if (typeof valueStart === 'number' && filled > valueStart) {
+        checksum = crc32(bytes.subarray(Math.max(from, valueStart), filled), checksum);
+      }
+    }
+    const whole = bytes.subarray(0, filled);
+    return { bytes: whole, header: decodeHeader(whole), checksum };
+  } finally {
+    await closeFile(fd);
+  }
+}
+
+/** From what value size the value is written while its checksum is computed (see {@link writeEntryTo}). */
+const OVERLAP_FROM = 1024 * 1024;
+
+/**
+ * Writes an entry into an open file from its start, and resolves to its length. A small entry is
+ * one write. For a large value, the value goes first, at its place after the header, and its
+ * checksum is computed while libuv's threads write it, so that the checksum costs next to no time
+ * of its own (a 100 MB value: about 30 ms saved); the header, which records it, is written last.
+ */
+export async function writeEntryTo(fd: number, meta: EntryMeta, value: readonly Uint8Array[]): Promise<number> {
+  const header = headerOf(meta);
+  const size = piecesLength(value);
+  if (size < OVERLAP_FROM) {
+    await writeAll(fd, [header.bytes(valueChecksum(value)), ...value], 0);
+    return header.length + size;
+  }
+  const valueWritten = writeAll(fd, value, header.length);
+  let headerBytes: Uint8Array;
+  try {
+    headerBytes = header.bytes(valueChecksum(value));
+  } catch (error) {
+    // The file is closed once the value's write has settled, never while it is under way.
+    await valueWritten.catch(() => {});
+    throw error;
+  }
+  // Both writes settle before the file can be closed, even when one fails.
+  const written = await Promise.allSettled([valueWritten, writeAll(fd, [headerBytes], 0)]);
+  for (const outcome of written) if (outcome.status === 'rejected') throw outcome.reason;
+  return header.length + size;
 }

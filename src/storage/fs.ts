@@ -2,13 +2,11 @@ import { hash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { crc32 } from 'node:zlib';
 import { CheckpointError } from '../errors.js';
 import { mapLimited } from '../map-limited.js';
-import { decodeHeader, type Header, headerLength, headerOf, valueChecksum } from './entry-file.js';
-import { closeFile, fstatFile, isMissing, openFile, readAt, renameFile, writeAll } from './fs-calls.js';
+import { decodeHeader, type EntryRead, type Header, headerLength, readEntry, writeEntryTo } from './entry-file.js';
+import { closeFile, fstatFile, isMissing, openFile, readAt, renameFile } from './fs-calls.js';
 import { LockFiles } from './fs-lock.js';
-import { piecesLength } from './pieces.js';
 import type { EntryMeta, Store } from './types.js';
 
 // Task ids (`namespace.name`): no separator, and never `.` or `..`.
@@ -292,81 +290,6 @@ const SLOW_READ_MS = 0.1;
 const scratch = Buffer.allocUnsafe(HEADER_READ);
 /** At most this long blocking before letting other work run. */
 const SLICE_MS = 4;
-/** How much of an entry file one read asks for (see {@link readEntry}). */
-const READ_CHUNK = 8 * 1024 * 1024;
-
-/** An entry file's bytes, its header (or why it has none) and the CRC-32 of the bytes after the header. */
-interface EntryRead {
-  readonly bytes: Uint8Array;
-  readonly header: Header | string;
-  readonly checksum: number;
-}
-
-/**
- * Reads a whole entry file in chunks, computing the checksum of each chunk while libuv's threads
- * read the next: for a large value the checksum then costs next to no time of its own.
- */
-async function readEntry(path: string): Promise<EntryRead> {
-  const fd = await openFile(path, 'r');
-  try {
-    const size = (await fstatFile(fd)).size;
-    // Its own memory, never a slice of Buffer's shared pool: the value is returned as a view of it.
-    const bytes = Buffer.allocUnsafeSlow(size);
-    let filled = 0;
-    let valueStart: number | string | undefined;
-    let checksum = 0;
-    let reading = size > 0 ? readAt(fd, bytes.subarray(0, Math.min(READ_CHUNK, size)), 0) : undefined;
-    while (reading) {
-      const count = await reading;
-      const from = filled;
-      filled += count;
-      reading =
-        count > 0 && filled < size
-          ? readAt(fd, bytes.subarray(filled, Math.min(filled + READ_CHUNK, size)), filled)
-          : undefined;
-      if (valueStart === undefined && filled >= 16) valueStart = headerLength(bytes.subarray(0, filled));
-      if (typeof valueStart === 'number' && filled > valueStart) {
-        checksum = crc32(bytes.subarray(Math.max(from, valueStart), filled), checksum);
-      }
-    }
-    const whole = bytes.subarray(0, filled);
-    return { bytes: whole, header: decodeHeader(whole), checksum };
-  } finally {
-    await closeFile(fd);
-  }
-}
-
-/** From what value size the value is written while its checksum is computed (see {@link writeEntryTo}). */
-const OVERLAP_FROM = 1024 * 1024;
-
-/**
- * Writes an entry into an open file from its start, and resolves to its length. A small entry is
- * one write. For a large value, the value goes first, at its place after the header, and its
- * checksum is computed while libuv's threads write it, so that the checksum costs next to no time
- * of its own (a 100 MB value: about 30 ms saved); the header, which records it, is written last.
- */
-async function writeEntryTo(fd: number, meta: EntryMeta, value: readonly Uint8Array[]): Promise<number> {
-  const header = headerOf(meta);
-  const size = piecesLength(value);
-  if (size < OVERLAP_FROM) {
-    await writeAll(fd, [header.bytes(valueChecksum(value)), ...value], 0);
-    return header.length + size;
-  }
-  const valueWritten = writeAll(fd, value, header.length);
-  let headerBytes: Uint8Array;
-  try {
-    headerBytes = header.bytes(valueChecksum(value));
-  } catch (error) {
-    // The file is closed once the value's write has settled, never while it is under way.
-    await valueWritten.catch(() => {});
-    throw error;
-  }
-  // Both writes settle before the file can be closed, even when one fails.
-  const written = await Promise.allSettled([valueWritten, writeAll(fd, [headerBytes], 0)]);
-  for (const outcome of written) if (outcome.status === 'rejected') throw outcome.reason;
-  return header.length + size;
-}
-
 /** From how many keys `readMetas` lists the folder instead of opening each entry. */
 const LIST_FROM = 64;
 /** An entry file's header, or why it is not one, and the file's size. */
