@@ -18,36 +18,20 @@ export function encodeEntry(
   const level = instance.task.compressLevel;
   const serialized = serializePieces(value);
   const rawSize = piecesLength(serialized);
-  const { key, task } = instance;
-  const created = Date.now();
-  // Two literals rather than one with a spread of the optional `rawSize`: this runs once per
-  // computed instance, and a spread builds and copies a second object.
-  if (level === undefined) {
-    const meta: EntryMeta = {
-      format: 1,
-      key,
-      version: task.version,
-      stamp,
-      inputs,
-      encoding: 'raw',
-      size: rawSize,
-      created,
-    };
-    return { meta, value: serialized };
-  }
-  const pieces = compress(serialized, level);
-  const size = piecesLength(pieces);
-  const meta: EntryMeta = {
+  const pieces = level === undefined ? serialized : compress(serialized, level);
+  const meta: { -readonly [K in keyof EntryMeta]: EntryMeta[K] } = {
     format: 1,
-    key,
-    version: task.version,
+    key: instance.key,
+    version: instance.task.version,
     stamp,
     inputs,
-    encoding: 'zlib',
-    size,
-    rawSize,
-    created,
+    encoding: level === undefined ? 'raw' : 'zlib',
+    size: level === undefined ? rawSize : piecesLength(pieces),
+    created: Date.now(),
   };
+  // Set afterwards rather than spread into the literal: a spread, once per computed instance,
+  // builds and copies a second object.
+  if (level !== undefined) meta.rawSize = rawSize;
   return { meta, value: pieces };
 }
 
