@@ -52,12 +52,14 @@ export function memoryStore(): Store {
     },
     write(name, key, { meta, value }) {
       // Done at once: no promise. The metadata is kept as given (the writer hands it over, and
-      // readers get copies). The value is copied: pieces after the first can be views of the
-      // computed value's own memory, which its user may change or move to a worker.
+      // readers get copies). A small value is copied into the shared chunk; a larger one in one
+      // piece is the writer's own buffer and is kept, in several pieces it is joined into a copy:
+      // pieces after the first can be views of the computed value's own memory, which its user may
+      // change or move to a worker.
       const length = piecesLength(value);
       let stored: Stored;
       if (length > SMALL) {
-        stored = { meta, bytes: value.length > 1 ? joinPieces(value) : (value[0] as Uint8Array), offset: 0, length };
+        stored = { meta, bytes: joinPieces(value), offset: 0, length };
       } else {
         if (used + length > CHUNK) {
           chunk = new Uint8Array(CHUNK);
