@@ -86,9 +86,10 @@ export class LockFiles {
 
   /**
    * Writes an entry into the held lock file at `path` with `write` (given the open file, it
-   * resolves to the length it wrote) and renames the file to `target`, which releases the lock. Resolves to `false`, having written nothing there, when the file at `path` is no
-   * longer this process's lock (taken over as stale by another process while this one's event loop
-   * was blocked, say); the caller then writes the entry another way.
+   * resolves to the length it wrote) and renames the file to `target`, which releases the lock.
+   * Resolves to `false`, having written nothing there, when the file at `path` is no longer this
+   * process's lock (taken over as stale by another process while this one's event loop was
+   * blocked, say); the caller then writes the entry another way.
    */
   async commit(path: string, write: (fd: number) => Promise<number>, target: string): Promise<boolean> {
     let fd: number;
