@@ -1,6 +1,6 @@
 import 'fake-indexeddb/auto';
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
 import { describe, test } from 'node:test';
 import { fsStore, memoryStore, type Store, task } from 'checkpoint-tool';
@@ -151,6 +151,36 @@ describe('fsStore on disk', () => {
       assert.equal(await checking.readValue(folder, key), undefined, folder);
     }
     assert.deepEqual(reports, ['value checksum mismatch', 'value checksum mismatch']);
+  });
+
+  test('a file of gigabytes in place of an entry is rejected from its header alone, never read whole', async () => {
+    const dir = await temporaryDir();
+    const reports: string[] = [];
+    const store = fsStore({ dir, onCorrupt: ({ reason }) => reports.push(reason) });
+    // A header of more than 64 KiB (thousands of input stamps), a value of more than 8 MiB: read
+    // back whole, as any entry larger than one read is, once its header is checked.
+    const inputs = Array.from({ length: 5_000 }, (_, i) => `stamp-${i}`);
+    const big = bytesOf('big', 9 * 1024 * 1024);
+    await store.write('sound', '[1]', entryOf('[1]', big, { inputs }));
+    const read = await store.readValue('sound', '[1]');
+    assert.ok(read && Buffer.from(read.buffer, read.byteOffset, read.length).equals(big), 'the sound entry reads back');
+    assert.deepEqual((await store.readMeta('sound', '[1]'))?.inputs, inputs);
+    // Sparse files of 6 GiB, more than a Buffer can hold: read whole, they would throw.
+    const huge = 6 * 1024 ** 3;
+    await store.write('grown', '[1]', entryOf('[1]', bytesOf('small')));
+    await truncate(await onlyFile(dir, 'grown'), huge); // an entry with zeros appended
+    await store.write('foreign', '[1]', entryOf('[1]', bytesOf('small')));
+    await truncate(await onlyFile(dir, 'foreign'), 0);
+    await truncate(await onlyFile(dir, 'foreign'), huge); // no header at all
+    assert.equal(await store.readValue('grown', '[1]'), undefined);
+    assert.equal(await store.readValue('foreign', '[1]'), undefined);
+    assert.equal(reports.length, 2, reports.join('; '));
+    assert.match(reports[0] as string, new RegExp(`^${huge} bytes instead of \\d+$`));
+    assert.equal(reports[1], 'not an entry file');
+    // Both are removed as damaged, and the sound entry is untouched.
+    assert.deepEqual(await readdir(join(dir, 'checkpoint', 'grown')), []);
+    assert.deepEqual(await readdir(join(dir, 'checkpoint', 'foreign')), []);
+    assert.ok(await store.readValue('sound', '[1]'));
   });
 
   test('under its lock, the lock file naming its owner becomes the entry; a lock taken over meanwhile still stores it', async () => {

@@ -94,12 +94,16 @@ export interface EntryRead {
 
 /**
  * Reads a whole entry file in chunks, computing the checksum of each chunk while libuv's threads
- * read the next: for a large value the checksum then costs next to no time of its own.
+ * read the next: for a large value the checksum then costs next to no time of its own. A file
+ * larger than one chunk is first checked by its header, so that a stray file of gigabytes is never
+ * read whole only to be rejected.
  */
 export async function readEntry(path: string): Promise<EntryRead> {
   const fd = await openFile(path, 'r');
   try {
     const size = (await fstatFile(fd)).size;
+    const rejected = size > READ_CHUNK ? await rejectedByHeader(fd, size) : undefined;
+    if (rejected) return rejected;
     // Its own memory, never a slice of Buffer's shared pool: the value is returned as a view of it.
     const bytes = Buffer.allocUnsafeSlow(size);
     let filled = 0;
@@ -125,6 +129,30 @@ export async function readEntry(path: string): Promise<EntryRead> {
     await closeFile(fd);
   }
 }
+
+/**
+ * What {@link readEntry} gives for a file whose header is unsound, or records another size than
+ * the file's, read from its header alone; `undefined` when the file is to be read whole.
+ */
+async function rejectedByHeader(fd: number, size: number): Promise<EntryRead | undefined> {
+  let bytes = Buffer.allocUnsafe(Math.min(HEADER_PROBE, size));
+  bytes = bytes.subarray(0, await readAt(fd, bytes, 0));
+  const reject = (header: string): EntryRead => ({ bytes, header, checksum: 0 });
+  const needed = headerLength(bytes);
+  if (typeof needed === 'string') return reject(needed);
+  if (needed > size) return reject('truncated in its header');
+  if (needed > bytes.length) {
+    bytes = Buffer.allocUnsafe(needed);
+    bytes = bytes.subarray(0, await readAt(fd, bytes, 0));
+  }
+  const header = decodeHeader(bytes);
+  if (typeof header === 'string') return reject(header);
+  const expected = header.valueStart + header.meta.size;
+  return expected === size ? undefined : reject(`${size} bytes instead of ${expected}`);
+}
+
+/** How much of a large entry file is read first for its header (see {@link rejectedByHeader}). */
+const HEADER_PROBE = 64 * 1024;
 
 /** From what value size the value is written while its checksum is computed (see {@link writeEntryTo}). */
 const OVERLAP_FROM = 1024 * 1024;
