@@ -65,31 +65,70 @@ test('a write that fails half way (a full disk) leaves no temporary or lock file
   // Every vectored write fails with ENOSPC, as on a full disk: the store's writes go through fs.writev.
   const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
   const writev = fs.writev;
-  (fs as { writev: unknown }).writev = (...args: unknown[]) => {
-    const callback = args[args.length - 1] as (error: Error) => void;
-    setImmediate(() => callback(Object.assign(new Error('ENOSPC: simulated'), { code: 'ENOSPC' })));
+  const full = (on: boolean) => {
+    (fs as { writev: unknown }).writev = on
+      ? (...args: unknown[]) => {
+          const callback = args[args.length - 1] as (error: Error) => void;
+          setImmediate(() => callback(Object.assign(new Error('ENOSPC: simulated'), { code: 'ENOSPC' })));
+        }
+      : writev;
+    syncBuiltinESMExports();
   };
-  syncBuiltinESMExports();
   try {
-    // Small and large values (a large one is written in two writes at once), with and without a lock.
+    // Small and large values (a large one is written in two writes at once), with and without a
+    // lock taken before the disk filled up.
     for (const [key, size] of [
       ['[1]', 100],
       ['[2]', 3 * 1024 * 1024],
     ] as const) {
       for (const locked of [false, true]) {
         const release = locked ? await store.lock?.('task', key) : undefined;
+        full(true);
         await assert.rejects(async () => store.write('task', key, entryOf(key, bytesOf(key, size))), {
           code: 'ENOSPC',
         });
+        full(false);
         await release?.();
       }
     }
+    // A lock that cannot name its owner is not taken, and leaves no file that names nobody.
+    full(true);
+    await assert.rejects(async () => store.lock?.('task', '[3]'), { code: 'ENOSPC' });
   } finally {
-    (fs as { writev: unknown }).writev = writev;
-    syncBuiltinESMExports();
+    full(false);
   }
   const names = await readdir(join(dir, 'checkpoint', 'task'));
   assert.equal(names.length, 1, `only the entry of [0] is left: ${names.join(', ')}`);
   assert.deepEqual(await store.keys('task'), ['[0]']);
   assert.deepEqual(await fsStore({ dir }).readValue('task', '[0]'), entryBytes(kept));
+});
+
+test('a lock check that blocks for long (a network filesystem) makes the later ones go through libuv', async () => {
+  const dir = await temporaryDir();
+  const store = fsStore({ dir });
+  // The first check of a lock kept open takes 5 ms: the blocking stat is then given up for good.
+  const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+  const statSync = fs.statSync;
+  let blocking = 0;
+  (fs as { statSync: unknown }).statSync = (...args: Parameters<typeof statSync>) => {
+    blocking++;
+    const until = performance.now() + 5;
+    while (performance.now() < until);
+    return statSync(...args);
+  };
+  syncBuiltinESMExports();
+  const entries = ['[1]', '[2]', '[3]'].map((key) => entryOf(key, bytesOf(key)));
+  try {
+    for (const entry of entries) {
+      const release = await store.lock?.('slow', entry.meta.key);
+      await store.write('slow', entry.meta.key, entry);
+      await release?.();
+    }
+  } finally {
+    (fs as { statSync: unknown }).statSync = statSync;
+    syncBuiltinESMExports();
+  }
+  assert.equal(blocking, 1, 'one blocking check, then none');
+  for (const entry of entries) assert.deepEqual(await store.readValue('slow', entry.meta.key), entryBytes(entry));
+  assert.deepEqual(await readdir(join(dir, 'checkpoint', 'slow')).then((names) => names.length), 3);
 });

@@ -64,6 +64,13 @@ async function tree(root: string): Promise<string[]> {
   return entries.map((path) => path.split(sep).join('/')).sort();
 }
 
+/** The name of the only lock file in `folder`, if there is one. */
+async function onlyLock(dir: string, folder: string): Promise<string | undefined> {
+  const names = (await readdir(join(dir, 'checkpoint', folder))).filter((name) => name.endsWith('.lock'));
+  assert.ok(names.length <= 1, `at most one lock in ${folder}: ${names}`);
+  return names[0];
+}
+
 /** The path of the only entry file of `folder`. */
 async function onlyFile(dir: string, folder: string): Promise<string> {
   const names = await readdir(join(dir, 'checkpoint', folder));
@@ -204,18 +211,36 @@ describe('fsStore on disk', () => {
     const second = entryOf('[2]', bytesOf('second'));
     await store.write('task', '[2]', second);
     await releaseSecond();
-    // Taken over, and locked again by the other process: its lock is neither written into, moved nor removed.
-    const releaseThird = await lock('task', '[3]');
-    const thirdLock = (await readdir(join(dir, 'checkpoint', 'task'))).find((name) => name.endsWith('.lock'));
+    // Taken over (moved aside), and locked again by the other process: a new file, which is neither
+    // written into, moved nor removed. The lock's file, kept open since it was taken, is no longer
+    // the one its path names.
     const otherOwner = JSON.stringify({ pid: process.pid + 1, host: 'another-host' });
-    await writeFile(join(dir, 'checkpoint', 'task', thirdLock as string), otherOwner);
+    const releaseThird = await lock('task', '[3]');
+    const thirdLock = join(dir, 'checkpoint', 'task', (await onlyLock(dir, 'task')) as string);
+    await rm(thirdLock);
+    await writeFile(thirdLock, otherOwner, { flag: 'wx' });
     const third = entryOf('[3]', bytesOf('third'));
     await store.write('task', '[3]', third);
     await releaseThird();
-    assert.equal(await readFile(join(dir, 'checkpoint', 'task', thirdLock as string), 'utf8'), otherOwner);
+    assert.equal(await readFile(thirdLock, 'utf8'), otherOwner);
     assert.deepEqual(await fsStore({ dir }).readValue('task', '[3]'), entryBytes(third));
-    await rm(join(dir, 'checkpoint', 'task', thirdLock as string));
-    assert.deepEqual((await store.keys('task')).sort(), ['[1]', '[2]', '[3]']);
+    await rm(thirdLock);
+    // Past the locks kept open (256), a lock is closed once its owner is written, and at the
+    // commit its file is known by the owner written in it: one rewritten in place by another
+    // process is left alone too.
+    const many = await Promise.all(Array.from({ length: 256 }, (_, i) => lock('many', `[${i}]`)));
+    const releaseFourth = await lock('task', '[4]');
+    const fourthLock = join(dir, 'checkpoint', 'task', (await onlyLock(dir, 'task')) as string);
+    await writeFile(fourthLock, otherOwner);
+    const fourth = entryOf('[4]', bytesOf('fourth'));
+    await store.write('task', '[4]', fourth);
+    await releaseFourth();
+    await Promise.all(many.map((release) => release()));
+    assert.equal(await readFile(fourthLock, 'utf8'), otherOwner);
+    assert.deepEqual(await fsStore({ dir }).readValue('task', '[4]'), entryBytes(fourth));
+    await rm(fourthLock);
+    assert.deepEqual(await readdir(join(dir, 'checkpoint', 'many')), [], 'the 256 locks are released');
+    assert.deepEqual((await store.keys('task')).sort(), ['[1]', '[2]', '[3]', '[4]']);
     assert.deepEqual(await fsStore({ dir }).readValue('task', '[1]'), entryBytes(first));
     assert.deepEqual(await fsStore({ dir }).readValue('task', '[2]'), entryBytes(second));
     assert.deepEqual(

@@ -12,12 +12,22 @@ export const openFile = promisify(fs.open) as (path: string, flags: string | num
 export const closeFile = promisify(fs.close);
 /** The `fs.Stats` of an open file. */
 export const fstatFile = promisify(fs.fstat) as (fd: number) => Promise<fs.Stats>;
+/** The exact (bigint) `fs.Stats` of an open file: inode numbers can exceed 2^53. */
+export function fstatExact(fd: number): Promise<fs.BigIntStats> {
+  return new Promise((resolve, reject) =>
+    fs.fstat(fd, { bigint: true }, (error, stats) => (error ? reject(error) : resolve(stats))),
+  );
+}
+/** The exact (bigint) `fs.Stats` of a path, following links. */
+export function statExact(path: string): Promise<fs.BigIntStats> {
+  return new Promise((resolve, reject) =>
+    fs.stat(path, { bigint: true }, (error, stats) => (error ? reject(error) : resolve(stats))),
+  );
+}
 /** Truncates an open file to a length. */
 export const truncateFile = promisify(fs.ftruncate);
 /** Renames a file, replacing any file at the target. */
 export const renameFile = promisify(fs.rename);
-/** Writes a whole file, with `fs.writeFile`'s options (`{ flag: 'wx' }` to create it only if absent). */
-export const writeWholeFile = promisify(fs.writeFile);
 
 /** Reads up to `buffer.length` bytes from `position` (the start by default), leaving the file position as it was. */
 export function readAt(fd: number, buffer: Buffer, position = 0): Promise<number> {

@@ -1,7 +1,17 @@
 import * as fs from 'node:fs';
 import { lstat, readlink, rm, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { closeFile, isMissing, openFile, readAt, renameFile, truncateFile, writeWholeFile } from './fs-calls.js';
+import {
+  closeFile,
+  fstatExact,
+  isMissing,
+  openFile,
+  readAt,
+  renameFile,
+  statExact,
+  truncateFile,
+  writeAll,
+} from './fs-calls.js';
 
 /** Options of {@link LockFiles}. */
 export interface LockOptions {
@@ -14,6 +24,23 @@ export interface LockOptions {
 const host = hostname();
 const owner = JSON.stringify({ pid: process.pid, host });
 const ownerBytes = Buffer.from(owner);
+
+/**
+ * How many lock files may stay open from taking the lock to committing its entry, in this process.
+ * Kept open, a lock costs three calls fewer (see {@link LockFiles.commit}); past this many (a run
+ * of thousands of async computations at once), a lock is closed once its owner is written.
+ */
+const MAX_KEPT_OPEN = 256;
+let keptOpen = 0;
+
+/**
+ * Whether the identity of a kept lock file is checked with blocking calls: two `stat`s of a file
+ * just written, a few µs where metadata is cached, much cheaper than two round trips to libuv's
+ * threads. A check that takes longer than {@link SLOW_CHECK_MS} (a network filesystem asking its
+ * server) switches this process to checks through libuv's threads, for good.
+ */
+let checkBlocking = true;
+const SLOW_CHECK_MS = 1;
 
 /** The lock files held in this process, refreshed together by one timer while there are any. */
 const refreshed = new Set<string>();
@@ -45,12 +72,13 @@ function keepFresh(path: string, every: number): void {
  *
  * The holder may turn the lock file into the entry it guards: write the entry into it and rename
  * it into place ({@link LockFiles.release} is then a no-op). Storing an entry under its lock thus
- * creates and renames one file, as an atomic write without a lock does.
+ * creates and renames one file, as an atomic write without a lock does. The lock file is kept open
+ * from creation to that write, within a limit on open files.
  */
 export class LockFiles {
   readonly #options: LockOptions;
-  /** The lock files this object holds. */
-  readonly #held = new Set<string>();
+  /** The lock files this object holds, each with its open descriptor where it is kept open. */
+  readonly #held = new Map<string, number | undefined>();
 
   constructor(options: LockOptions) {
     this.#options = options;
@@ -60,8 +88,15 @@ export class LockFiles {
   async acquire(path: string): Promise<void> {
     let wait = 2;
     for (;;) {
-      if (await create(path)) {
-        this.#held.add(path);
+      const fd = await create(path);
+      if (fd !== undefined) {
+        let kept: number | undefined = fd;
+        if (keptOpen < MAX_KEPT_OPEN) keptOpen++;
+        else {
+          kept = undefined;
+          await closeFile(fd);
+        }
+        this.#held.set(path, kept);
         keepFresh(path, this.#options.heartbeatMs);
         return;
       }
@@ -90,19 +125,27 @@ export class LockFiles {
    * Resolves to `false`, having written nothing there, when the file at `path` is no longer this
    * process's lock (taken over as stale by another process while this one's event loop was
    * blocked, say); the caller then writes the entry another way.
+   *
+   * A lock file kept open is this process's lock while `path` still names the file it opened: a
+   * lock taken over was moved aside first. Otherwise the file at `path` is opened and is this
+   * process's lock while it names this process as its owner.
    */
   async commit(path: string, write: (fd: number) => Promise<number>, target: string): Promise<boolean> {
+    const kept = this.#unkeep(path);
     let fd: number;
-    try {
-      // No O_CREAT: a lock file that is gone must not be made again.
-      fd = await openFile(path, fs.constants.O_RDWR);
-    } catch (error) {
-      if (isMissing(error)) return false;
-      throw error;
+    if (kept !== undefined) fd = kept;
+    else {
+      try {
+        // No O_CREAT: a lock file that is gone must not be made again.
+        fd = await openFile(path, fs.constants.O_RDWR);
+      } catch (error) {
+        if (isMissing(error)) return false;
+        throw error;
+      }
     }
     let own = false;
     try {
-      own = await isOwn(fd);
+      own = kept !== undefined ? await isNamed(fd, path) : await isOwn(fd);
       if (!own) return false;
       const length = await write(fd);
       if (length < ownerBytes.length) await truncateFile(fd, length);
@@ -127,12 +170,13 @@ export class LockFiles {
 
   /** Releases the lock at `path` if this object still holds it and the file is still its own. */
   async release(path: string): Promise<void> {
+    const kept = this.#unkeep(path);
     if (!this.#forget(path)) return;
     let own: boolean;
     try {
-      const fd = await openFile(path, fs.constants.O_RDONLY);
+      const fd = kept ?? (await openFile(path, fs.constants.O_RDONLY));
       try {
-        own = await isOwn(fd);
+        own = kept !== undefined ? await isNamed(fd, path) : await isOwn(fd);
       } finally {
         await closeFile(fd);
       }
@@ -147,21 +191,43 @@ export class LockFiles {
     }
   }
 
+  /** The descriptor kept open for the lock at `path`, handed to the caller to close; the lock stays held. */
+  #unkeep(path: string): number | undefined {
+    const kept = this.#held.get(path);
+    if (kept !== undefined) {
+      this.#held.set(path, undefined);
+      keptOpen--;
+    }
+    return kept;
+  }
+
   #forget(path: string): boolean {
     refreshed.delete(path);
     return this.#held.delete(path);
   }
 }
 
-/** Creates the lock file naming its owner; `false` when it exists already. */
-async function create(path: string): Promise<boolean> {
+/**
+ * Creates the lock file naming its owner and gives it open for reading and writing; `undefined`
+ * when it exists already.
+ */
+async function create(path: string): Promise<number | undefined> {
+  let fd: number;
   try {
-    await writeWholeFile(path, owner, { flag: 'wx' });
-    return true;
+    fd = await openFile(path, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
     throw error;
   }
+  try {
+    await writeAll(fd, [ownerBytes], 0);
+  } catch (error) {
+    // No lock left that names nobody: others would wait for it to grow stale.
+    await closeFile(fd).catch(() => {});
+    await unlink(path).catch(() => {});
+    throw error;
+  }
+  return fd;
 }
 
 /**
@@ -198,6 +264,28 @@ async function readStart(path: string): Promise<string> {
   } finally {
     await closeFile(fd);
   }
+}
+
+/**
+ * Whether `path` still names the open file `fd`: the same file (device and inode) and not
+ * unlinked.
+ */
+async function isNamed(fd: number, path: string): Promise<boolean> {
+  let open: fs.BigIntStats;
+  let named: fs.BigIntStats | undefined;
+  if (checkBlocking) {
+    const start = performance.now();
+    open = fs.fstatSync(fd, { bigint: true });
+    named = fs.statSync(path, { bigint: true, throwIfNoEntry: false });
+    if (performance.now() - start > SLOW_CHECK_MS) checkBlocking = false;
+  } else {
+    open = await fstatExact(fd);
+    named = await statExact(path).catch((error: unknown) => {
+      if (isMissing(error)) return undefined;
+      throw error;
+    });
+  }
+  return named !== undefined && named.ino === open.ino && named.dev === open.dev && open.nlink > 0n;
 }
 
 /** Whether the open lock file names this process as its owner. */
