@@ -16,6 +16,15 @@ const MISSING: unique symbol = Symbol('missing');
  */
 const FOUND: unique symbol = Symbol('found');
 
+/**
+ * How many nodes may be in the store's hands at once: taking a lock, reading inputs, writing a
+ * result. A node whose async computation is running does not count meanwhile. Without a bound, a
+ * wide graph on a store with locks starts every ready node at once: 10,000 lock files and writes
+ * queued in libuv, and as many promise chains kept alive for the collector to copy, about twice
+ * the time of 64 at once.
+ */
+const STORE_IN_FLIGHT = 64;
+
 /** What one execution of a planned graph needs. */
 export interface ScheduleContext {
   readonly graph: Graph;
@@ -62,6 +71,9 @@ class Scheduler {
   readonly #held: Uint8Array;
   readonly #loads = new Map<number, Promise<unknown>>();
   readonly #started: Uint8Array;
+  /** Nodes counted in `#inStore`, marked 1. */
+  readonly #storing: Uint8Array;
+  #inStore = 0;
   readonly #lanes = new Map<TaskDefinition, Lane>();
   /** The lanes in the order they were made: iterated by `#pump` without an iterator object. */
   readonly #laneList: Lane[] = [];
@@ -85,6 +97,7 @@ class Scheduler {
     this.#waiting = new Int32Array(n);
     this.#uses = new Int32Array(n);
     this.#started = new Uint8Array(n);
+    this.#storing = new Uint8Array(n);
     this.#values = new Array(n);
     this.#held = new Uint8Array(n);
     this.done = new Promise((resolve, reject) => {
@@ -135,14 +148,14 @@ class Scheduler {
     const limit = this.#context.executor.concurrency;
     try {
       let progress = true;
-      while (progress && !this.#stopping && this.#running < limit) {
+      while (progress && !this.#stopping && this.#running < limit && this.#inStore < STORE_IN_FLIGHT) {
         progress = false;
         for (let l = 0; l < this.#laneList.length; l++) {
           const lane = this.#laneList[l] as Lane;
           if (lane.head < lane.ready.length && lane.running < lane.max) {
             this.#start(lane, lane.ready[lane.head++] as number);
             progress = true;
-            if (this.#running >= limit || this.#stopping) break;
+            if (this.#running >= limit || this.#stopping || this.#inStore >= STORE_IN_FLIGHT) break;
           }
         }
       }
@@ -156,6 +169,7 @@ class Scheduler {
     this.#running++;
     lane.running++;
     this.#started[i] = 1;
+    this.#enterStore(i);
     // The start time is only ever reported in events.
     const began = this.#context.emit ? this.#context.now() : 0;
     let outcome: unknown;
@@ -193,7 +207,7 @@ class Scheduler {
       return;
     }
     this.#completed(i);
-    this.#ended(lane);
+    this.#ended(lane, i);
   }
 
   #failed(lane: Lane, i: number, began: number, cause: unknown): void {
@@ -211,10 +225,11 @@ class Scheduler {
         // The run reports this failure already; a listener failing on it adds nothing.
       }
     }
-    this.#ended(lane);
+    this.#ended(lane, i);
   }
 
-  #ended(lane: Lane): void {
+  #ended(lane: Lane, i: number): void {
+    this.#leaveStore(i);
     this.#running--;
     lane.running--;
     this.#pump();
@@ -288,14 +303,16 @@ class Scheduler {
   #computeFrom(i: number, inputs: unknown[], moving: boolean): unknown {
     const instance = this.#nodes[i] as Instance<unknown>;
     const inputStamps = this.#inputStamps(i);
+    this.#leaveStore(i);
     const value = this.#context.executor.execute(
       { task: instance.task.id, key: instance.key, args: instance.args, inputs },
       new JobState(this, i, instance, moving),
     );
     // A synchronous computation's value is stored at once, with no promise and no closure.
-    return isThenable(value)
-      ? Promise.resolve(value).then((settled) => this.#store(i, settled, inputStamps))
-      : this.#store(i, value, inputStamps);
+    if (!isThenable(value)) return this.#store(i, value, inputStamps);
+    // Computing, it is out of the store's hands: room for another node.
+    this.#pump();
+    return Promise.resolve(value).then((settled) => this.#store(i, settled, inputStamps));
   }
 
   /** Stores a node's computed value under a new stamp; gives the value once it is stored. */
@@ -305,13 +322,34 @@ class Scheduler {
     const entry = encodeEntry(instance, value, stamp, inputStamps);
     const written = this.#context.store.write(instance.task.id, instance.key, entry);
     if (isThenable(written)) {
-      return Promise.resolve(written).then(() => {
-        this.#stored(i, stamp);
-        return value;
-      });
+      this.#enterStore(i);
+      return Promise.resolve(written).then(
+        () => {
+          this.#leaveStore(i);
+          this.#stored(i, stamp);
+          return value;
+        },
+        (error: unknown) => {
+          this.#leaveStore(i);
+          throw error;
+        },
+      );
     }
     this.#stored(i, stamp);
     return value;
+  }
+
+  /** Counts a node as in the store's hands (see {@link STORE_IN_FLIGHT}), once. */
+  #enterStore(i: number): void {
+    if (this.#storing[i]) return;
+    this.#storing[i] = 1;
+    this.#inStore++;
+  }
+
+  #leaveStore(i: number): void {
+    if (!this.#storing[i]) return;
+    this.#storing[i] = 0;
+    this.#inStore--;
   }
 
   #stored(i: number, stamp: string): void {

@@ -12,6 +12,7 @@ import {
   memoryStore,
   RunFailedError,
   requires,
+  type Store,
   TaskFailedError,
   task,
 } from 'checkpoint-tool';
@@ -266,6 +267,60 @@ describe('parallelism', () => {
     assert.equal(await all(10).run({ store: memoryStore(), executor }), 10);
     assert.equal(peak, 10);
     assert.equal(await all(12).run({ store: memoryStore(), executor }), 12);
+  });
+
+  test("at most 64 instances are in the store's hands at once (locks, writes), and the bound is reached", async () => {
+    // A store whose locks and writes each take a turn of the event loop, counting the instances
+    // between taking their lock and having their result written.
+    const inner = memoryStore();
+    let held = 0;
+    let peak = 0;
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    const store: Store = {
+      ...inner,
+      async lock() {
+        await turn();
+        held++;
+        peak = Math.max(peak, held);
+        return async () => {
+          held--;
+        };
+      },
+      async write(folder, key, entry) {
+        await turn();
+        await inner.write(folder, key, entry);
+      },
+    };
+    const leaf = task('gate-leaf', (i: number) => () => i);
+    const sum = task('gate-sum', (n: number) =>
+      requires(Array.from({ length: n }, (_, i) => leaf(i)))((values) => values.reduce((a, b) => a + b, 0)),
+    );
+    assert.equal(await sum(1_000).run({ store }), 499_500);
+    assert.equal(peak, 64);
+    assert.equal(held, 0);
+  });
+
+  test('async computations do not count against that bound while they run: 200 run at once on a store with locks', async () => {
+    const inner = memoryStore();
+    const store: Store = { ...inner, lock: async () => async () => {} };
+    // Each computation waits until all 200 are running: a bound on them would never let this end.
+    let running = 0;
+    let all: () => void = () => {};
+    const together = new Promise<void>((resolve) => {
+      all = resolve;
+    });
+    const wait = task('gate-wait', (i: number) => async () => {
+      if (++running === 200) all();
+      const timeout = new Promise((_, reject) =>
+        setTimeout(() => reject(new Error(`only ${running} of 200 running at once`)), 5_000).unref(),
+      );
+      await Promise.race([together, timeout]);
+      return i;
+    });
+    const sum = task('gate-wait-all', (n: number) =>
+      requires(Array.from({ length: n }, (_, i) => wait(i)))((values) => values.length),
+    );
+    assert.equal(await sum(200).run({ store }), 200);
   });
 
   test('events come in order for each instance', async () => {
