@@ -17,11 +17,12 @@ const MISSING: unique symbol = Symbol('missing');
 const FOUND: unique symbol = Symbol('found');
 
 /**
- * How many nodes may be in the store's hands at once: taking a lock, reading inputs, writing a
- * result. A node whose async computation is running does not count meanwhile. Without a bound, a
- * wide graph on a store with locks starts every ready node at once: 10,000 lock files and writes
- * queued in libuv, and as many promise chains kept alive for the collector to copy, about twice
- * the time of 64 at once.
+ * How many nodes may be in the store's hands when another starts: taking a lock, reading inputs,
+ * writing a result. A node whose async computation is running does not count meanwhile, and
+ * counts again, whatever the count, to write its result: new nodes wait, none that has started
+ * does. Without a bound, a wide graph on a store with locks starts every ready node at once:
+ * 10,000 lock files and writes queued in libuv, and as many promise chains kept alive for the
+ * collector to copy, about twice the time of 64 at once.
  */
 const STORE_IN_FLIGHT = 64;
 
@@ -322,7 +323,9 @@ class Scheduler {
     const entry = encodeEntry(instance, value, stamp, inputStamps);
     const written = this.#context.store.write(instance.task.id, instance.key, entry);
     if (isThenable(written)) {
-      this.#enterStore(i);
+      // Not a node recomputed for a dependent (never started): that dependent counts already, and
+      // may have ended, failing, before this write does.
+      if (this.#started[i]) this.#enterStore(i);
       return Promise.resolve(written).then(
         () => {
           this.#leaveStore(i);

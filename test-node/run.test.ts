@@ -176,6 +176,51 @@ describe('failures', () => {
     assert.deepEqual(new Set(events.labels('skipped')), new Set(['keep-pair(2)', 'keep-pair(5)', 'keep-all()']));
   });
 
+  test('keepGoing: a node failing while its unreadable inputs are recomputed and written still lets the rest run', async () => {
+    // D needs 65 cached inputs whose values are unreadable and one whose recomputation throws: D
+    // fails while the 65 recomputed values are still being written. N, ready and of D's task
+    // (one at a time), must still run.
+    let recomputing = false;
+    const leaf = task('orphan-leaf', (i: number) => () => i);
+    const bad = task('orphan-bad', () => () => {
+      if (recomputing) throw new Error('bad recompute');
+      return 0;
+    });
+    const node = task(
+      'orphan-node',
+      (which: string): Compute<number | string> =>
+        which === 'D'
+          ? requires([...Array.from({ length: 65 }, (_, i) => leaf(i)), bad()])((values) => values.length)
+          : () => 'N',
+      { maxConcurrency: 1 },
+    );
+    const root = task('orphan-root', () => requires(node('D'), node('N'))((d, n) => [d, n]));
+    const inner = memoryStore();
+    await Promise.all([...Array.from({ length: 65 }, (_, i) => leaf(i)), bad()].map((i) => i.run({ store: inner })));
+    recomputing = true;
+    const held: (() => void)[] = [];
+    const store: Store = {
+      ...inner,
+      readValue: async (folder, key) => (folder.startsWith('orphan-node') ? inner.readValue(folder, key) : undefined),
+      // The recomputed leaves' writes wait until the run has settled.
+      write: (folder, key, entry) =>
+        folder === 'orphan-leaf'
+          ? new Promise<void>((resolve) => held.push(() => resolve(inner.write(folder, key, entry) as undefined)))
+          : inner.write(folder, key, entry),
+    };
+    const warn = console.warn;
+    console.warn = () => {};
+    const events = recorder();
+    try {
+      await assert.rejects(root().run({ store, keepGoing: true, onEvent: events.onEvent }), TaskFailedError);
+    } finally {
+      console.warn = warn;
+      for (const release of held) release();
+    }
+    assert.deepEqual(events.labels('failed'), ['orphan-node("D")']);
+    assert.deepEqual(events.labels('finished'), ['orphan-node("N")']);
+  });
+
   test('a factory that throws fails the run naming the instance, before anything runs', async () => {
     const { choose } = await import('./fixtures/choose.js');
     const wrong = task('wrong-choose', () => requires(choose(2, 5))((v) => v));

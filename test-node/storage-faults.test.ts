@@ -103,32 +103,43 @@ test('a write that fails half way (a full disk) leaves no temporary or lock file
   assert.deepEqual(await fsStore({ dir }).readValue('task', '[0]'), entryBytes(kept));
 });
 
-test('a lock check that blocks for long (a network filesystem) makes the later ones go through libuv', async () => {
+test('lock checks that block for long (a network filesystem) make the later ones go through libuv; one alone does not', async () => {
   const dir = await temporaryDir();
   const store = fsStore({ dir });
-  // The first check of a lock kept open takes 5 ms: the blocking stat is then given up for good.
+  // Checks of locks kept open made slow (5 ms) at will: one slow check, then three in a row.
   const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
   const statSync = fs.statSync;
   let blocking = 0;
+  let slow = 0;
   (fs as { statSync: unknown }).statSync = (...args: Parameters<typeof statSync>) => {
     blocking++;
-    const until = performance.now() + 5;
-    while (performance.now() < until);
+    if (slow > 0) {
+      slow--;
+      const until = performance.now() + 5;
+      while (performance.now() < until);
+    }
     return statSync(...args);
   };
   syncBuiltinESMExports();
-  const entries = ['[1]', '[2]', '[3]'].map((key) => entryOf(key, bytesOf(key)));
-  try {
-    for (const entry of entries) {
+  const entries = Array.from({ length: 10 }, (_, i) => entryOf(`[${i}]`, bytesOf(`${i}`)));
+  const store5 = async (from: number) => {
+    for (const entry of entries.slice(from, from + 5)) {
       const release = await store.lock?.('slow', entry.meta.key);
       await store.write('slow', entry.meta.key, entry);
       await release?.();
     }
+  };
+  try {
+    slow = 1;
+    await store5(0);
+    assert.equal(blocking, 5, 'one slow check: every check still blocking');
+    slow = Number.POSITIVE_INFINITY;
+    await store5(5);
+    assert.equal(blocking, 8, 'three slow checks in a row, then none blocking');
   } finally {
     (fs as { statSync: unknown }).statSync = statSync;
     syncBuiltinESMExports();
   }
-  assert.equal(blocking, 1, 'one blocking check, then none');
   for (const entry of entries) assert.deepEqual(await store.readValue('slow', entry.meta.key), entryBytes(entry));
-  assert.deepEqual(await readdir(join(dir, 'checkpoint', 'slow')).then((names) => names.length), 3);
+  assert.deepEqual(await readdir(join(dir, 'checkpoint', 'slow')).then((names) => names.length), 10);
 });

@@ -1,6 +1,6 @@
 import 'fake-indexeddb/auto';
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
 import { describe, test } from 'node:test';
 import { fsStore, memoryStore, type Store, task } from 'checkpoint-tool';
@@ -179,15 +179,53 @@ describe('fsStore on disk', () => {
     await store.write('foreign', '[1]', entryOf('[1]', bytesOf('small')));
     await truncate(await onlyFile(dir, 'foreign'), 0);
     await truncate(await onlyFile(dir, 'foreign'), huge); // no header at all
+    // An entry whose metadata length says 2 GiB: reading that much would take seconds.
+    await store.write('lying', '[1]', entryOf('[1]', bytesOf('small')));
+    const lying = await onlyFile(dir, 'lying');
+    const file = await readFile(lying);
+    file.writeUInt32LE(0x7fff0000, 4);
+    await writeFile(lying, file);
+    await truncate(lying, huge);
     assert.equal(await store.readValue('grown', '[1]'), undefined);
     assert.equal(await store.readValue('foreign', '[1]'), undefined);
-    assert.equal(reports.length, 2, reports.join('; '));
+    assert.equal(await store.readValue('lying', '[1]'), undefined);
+    assert.equal(reports.length, 3, reports.join('; '));
     assert.match(reports[0] as string, new RegExp(`^${huge} bytes instead of \\d+$`));
     assert.equal(reports[1], 'not an entry file');
-    // Both are removed as damaged, and the sound entry is untouched.
-    assert.deepEqual(await readdir(join(dir, 'checkpoint', 'grown')), []);
-    assert.deepEqual(await readdir(join(dir, 'checkpoint', 'foreign')), []);
+    assert.equal(reports[2], `a metadata length of ${0x7fff0000} bytes, more than any entry has`);
+    // All are removed as damaged, and the sound entry is untouched.
+    for (const folder of ['grown', 'foreign', 'lying']) {
+      assert.deepEqual(await readdir(join(dir, 'checkpoint', folder)), [], folder);
+    }
     assert.ok(await store.readValue('sound', '[1]'));
+  });
+
+  test('a lock this process holds is never taken over by it, however old it looks', async () => {
+    // Two stores on one folder in one process (two runs, say). The first holds a lock whose
+    // modification time says 20 s: its heartbeat could not run (its event loop was blocked).
+    const dir = await temporaryDir();
+    const first = fsStore({ dir });
+    const second = fsStore({ dir });
+    const release = await first.lock?.('task', '[1]');
+    const lockFile = join(dir, 'checkpoint', 'task', (await onlyLock(dir, 'task')) as string);
+    const past = new Date(Date.now() - 20_000);
+    await utimes(lockFile, past, past);
+    let taken = false;
+    const waiting = second.lock?.('task', '[1]').then((releaseSecond) => {
+      taken = true;
+      return releaseSecond;
+    });
+    // Long enough for the waiter to look at the lock several times (it polls every 2 to 100 ms).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(taken, false, 'the second store waits for the first');
+    const entry = entryOf('[1]', bytesOf('first'));
+    await first.write('task', '[1]', entry);
+    await release?.();
+    const releaseSecond = await waiting;
+    assert.equal(taken, true);
+    await releaseSecond?.();
+    assert.deepEqual(await second.readValue('task', '[1]'), entryBytes(entry));
+    assert.deepEqual(await readdir(join(dir, 'checkpoint', 'task')).then((names) => names.length), 1);
   });
 
   test('under its lock, the lock file naming its owner becomes the entry; a lock taken over meanwhile still stores it', async () => {

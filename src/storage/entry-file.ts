@@ -1,4 +1,5 @@
 import { crc32 } from 'node:zlib';
+import { CheckpointError } from '../errors.js';
 import { closeFile, fstatFile, openFile, readAt, writeAll } from './fs-calls.js';
 import { piecesLength } from './pieces.js';
 import type { EntryMeta } from './types.js';
@@ -10,6 +11,8 @@ import type { EntryMeta } from './types.js';
 // checksums catch truncated, bit-flipped and foreign files, which are then treated as missing.
 const MAGIC = [0x43, 0x50, 0x45, 0x32]; // "CPE2"
 const PREFIX = 16;
+/** The largest metadata an entry holds: 64 MiB, the input stamps of about two million inputs. */
+const MAX_METADATA = 64 * 1024 * 1024;
 const encoder = new TextEncoder();
 
 /** A parsed entry header. */
@@ -28,6 +31,11 @@ export interface Header {
  */
 function headerOf(meta: EntryMeta): { length: number; bytes(valueChecksum: number): Uint8Array } {
   const json = encoder.encode(JSON.stringify(meta));
+  if (json.length > MAX_METADATA) {
+    throw new CheckpointError(
+      `the metadata of ${meta.key} takes ${json.length} bytes, more than the ${MAX_METADATA} an entry file holds (an instance with millions of inputs?)`,
+    );
+  }
   const length = align8(PREFIX + json.length);
   return {
     length,
@@ -58,7 +66,10 @@ function valueChecksum(value: readonly Uint8Array[]): number {
 export function headerLength(prefix: Uint8Array): number | string {
   if (prefix.length < PREFIX) return 'shorter than an entry header';
   if (MAGIC.some((byte, i) => prefix[i] !== byte)) return 'not an entry file';
-  return align8(PREFIX + new DataView(prefix.buffer, prefix.byteOffset, PREFIX).getUint32(4, true));
+  const length = new DataView(prefix.buffer, prefix.byteOffset, PREFIX).getUint32(4, true);
+  // A damaged length must not make a reader allocate and read gigabytes of a large file.
+  if (length > MAX_METADATA) return `a metadata length of ${length} bytes, more than any entry has`;
+  return align8(PREFIX + length);
 }
 
 /** Parses the header at the start of `bytes`, or gives the reason it is not a sound header. */

@@ -36,11 +36,14 @@ let keptOpen = 0;
 /**
  * Whether the identity of a kept lock file is checked with blocking calls: two `stat`s of a file
  * just written, a few µs where metadata is cached, much cheaper than two round trips to libuv's
- * threads. A check that takes longer than {@link SLOW_CHECK_MS} (a network filesystem asking its
- * server) switches this process to checks through libuv's threads, for good.
+ * threads. {@link SLOW_CHECKS} checks in a row that each take longer than {@link SLOW_CHECK_MS} (a
+ * network filesystem asking its server) switch this process to checks through libuv's threads,
+ * for good; one slow check alone is more likely a pause (a garbage collection) than the filesystem.
  */
 let checkBlocking = true;
+let slowChecks = 0;
 const SLOW_CHECK_MS = 1;
+const SLOW_CHECKS = 3;
 
 /** The lock files held in this process, refreshed together by one timer while there are any. */
 const refreshed = new Set<string>();
@@ -90,14 +93,16 @@ export class LockFiles {
     for (;;) {
       const fd = await create(path);
       if (fd !== undefined) {
-        let kept: number | undefined = fd;
-        if (keptOpen < MAX_KEPT_OPEN) keptOpen++;
-        else {
-          kept = undefined;
+        // Held from now on, before any other wait: another run of this process must not find the
+        // lock naming this process unheld, and so stale.
+        keepFresh(path, this.#options.heartbeatMs);
+        if (keptOpen < MAX_KEPT_OPEN) {
+          keptOpen++;
+          this.#held.set(path, fd);
+        } else {
+          this.#held.set(path, undefined);
           await closeFile(fd);
         }
-        this.#held.set(path, kept);
-        keepFresh(path, this.#options.heartbeatMs);
         return;
       }
       if (await isStale(path, this.#options.staleMs)) {
@@ -232,7 +237,8 @@ async function create(path: string): Promise<number | undefined> {
 
 /**
  * Whether a lock may be taken over: its holder is on this host and dead, or has not refreshed it
- * for `staleMs` (a holder on another host, a reused pid, or an owner not yet written).
+ * for `staleMs` (a holder on another host, a reused pid, or an owner not yet written). A lock
+ * that this process holds is never stale to it, however long its event loop was blocked.
  */
 async function isStale(path: string, staleMs: number): Promise<boolean> {
   let text: string;
@@ -251,6 +257,7 @@ async function isStale(path: string, staleMs: number): Promise<boolean> {
   } catch {
     // Created but not yet written, or being turned into its entry: its age decides.
   }
+  if (holder?.host === host && holder.pid === process.pid) return !refreshed.has(path);
   if (holder?.host === host && typeof holder.pid === 'number' && !isAlive(holder.pid)) return true;
   return Date.now() - modified > staleMs;
 }
@@ -277,7 +284,8 @@ async function isNamed(fd: number, path: string): Promise<boolean> {
     const start = performance.now();
     open = fs.fstatSync(fd, { bigint: true });
     named = fs.statSync(path, { bigint: true, throwIfNoEntry: false });
-    if (performance.now() - start > SLOW_CHECK_MS) checkBlocking = false;
+    slowChecks = performance.now() - start > SLOW_CHECK_MS ? slowChecks + 1 : 0;
+    if (slowChecks === SLOW_CHECKS) checkBlocking = false;
   } else {
     open = await fstatExact(fd);
     named = await statExact(path).catch((error: unknown) => {
