@@ -1,8 +1,10 @@
 import 'fake-indexeddb/auto';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { mkdir, readdir, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
 import { describe, test } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { fsStore, memoryStore, type Store, task } from 'checkpoint-tool';
 // The browser entry also sets its default store; every test here passes its store explicitly.
 import { idbStore } from 'checkpoint-tool/browser';
@@ -226,6 +228,30 @@ describe('fsStore on disk', () => {
     await releaseSecond?.();
     assert.deepEqual(await second.readValue('task', '[1]'), entryBytes(entry));
     assert.deepEqual(await readdir(join(dir, 'checkpoint', 'task')).then((names) => names.length), 1);
+  });
+
+  test('a lock held by another thread of this process is not taken over as stale while it is fresh', async () => {
+    const dir = await temporaryDir();
+    const store = fsStore({ dir });
+    const release = await store.lock?.('task', '[1]');
+    // A worker thread of this process tries the same lock for 300 ms, then reports.
+    const library = new URL(import.meta.resolve('checkpoint-tool'));
+    const worker = new Worker(
+      `const { workerData, parentPort } = require('node:worker_threads');
+       import(workerData.library).then(async ({ fsStore }) => {
+         const store = fsStore({ dir: workerData.dir });
+         const taking = store.lock('task', '[1]').then(async (release) => { await release(); return true; });
+         const result = await Promise.race([taking, new Promise((resolve) => setTimeout(() => resolve(false), 300))]);
+         parentPort.postMessage(result);
+         await taking;
+       });`,
+      { eval: true, workerData: { dir, library: library.href } },
+    );
+    const [taken] = (await once(worker, 'message')) as [boolean];
+    assert.equal(taken, false, 'the other thread waits for this one');
+    await release?.();
+    await once(worker, 'exit');
+    assert.deepEqual(await readdir(join(dir, 'checkpoint', 'task')), []);
   });
 
   test('under its lock, the lock file naming its owner becomes the entry; a lock taken over meanwhile still stores it', async () => {

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { lstat, readlink, rm, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { threadId } from 'node:worker_threads';
 import {
   closeFile,
   fstatExact,
@@ -22,7 +23,8 @@ export interface LockOptions {
 }
 
 const host = hostname();
-const owner = JSON.stringify({ pid: process.pid, host });
+// The thread too: runs in several threads of one process each hold their own locks.
+const owner = JSON.stringify({ pid: process.pid, host, thread: threadId });
 const ownerBytes = Buffer.from(owner);
 
 /**
@@ -238,7 +240,8 @@ async function create(path: string): Promise<number | undefined> {
 /**
  * Whether a lock may be taken over: its holder is on this host and dead, or has not refreshed it
  * for `staleMs` (a holder on another host, a reused pid, or an owner not yet written). A lock
- * that this process holds is never stale to it, however long its event loop was blocked.
+ * that this thread holds is never stale to it, however long its event loop was blocked; one that
+ * names this thread and that it does not hold was left by an earlier process of the same pid.
  */
 async function isStale(path: string, staleMs: number): Promise<boolean> {
   let text: string;
@@ -251,13 +254,13 @@ async function isStale(path: string, staleMs: number): Promise<boolean> {
   } catch {
     return false; // released meanwhile: try again to take it
   }
-  let holder: { pid?: unknown; host?: unknown } | undefined;
+  let holder: { pid?: unknown; host?: unknown; thread?: unknown } | undefined;
   try {
-    holder = JSON.parse(text) as { pid?: unknown; host?: unknown };
+    holder = JSON.parse(text) as { pid?: unknown; host?: unknown; thread?: unknown };
   } catch {
     // Created but not yet written, or being turned into its entry: its age decides.
   }
-  if (holder?.host === host && holder.pid === process.pid) return !refreshed.has(path);
+  if (holder?.host === host && holder.pid === process.pid && holder.thread === threadId) return !refreshed.has(path);
   if (holder?.host === host && typeof holder.pid === 'number' && !isAlive(holder.pid)) return true;
   return Date.now() - modified > staleMs;
 }
