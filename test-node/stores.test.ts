@@ -225,7 +225,19 @@ describe('fsStore on disk', () => {
     await release?.();
     const releaseSecond = await waiting;
     assert.equal(taken, true);
+    // The first store's release, once more, late: the lock is the second's now, and stays so.
+    await release?.();
+    const third = fsStore({ dir });
+    await utimes(lockFile, past, past);
+    let takenByThird = false;
+    const waitingThird = third.lock?.('task', '[1]').then((releaseThird) => {
+      takenByThird = true;
+      return releaseThird;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(takenByThird, false, 'the third store waits for the second');
     await releaseSecond?.();
+    await (await waitingThird)?.();
     assert.deepEqual(await second.readValue('task', '[1]'), entryBytes(entry));
     assert.deepEqual(await readdir(join(dir, 'checkpoint', 'task')).then((names) => names.length), 1);
   });

@@ -208,9 +208,11 @@ export class LockFiles {
     return kept;
   }
 
+  /** Stops holding the lock at `path`; `false` if this object did not hold it (another may, now). */
   #forget(path: string): boolean {
+    if (!this.#held.delete(path)) return false;
     refreshed.delete(path);
-    return this.#held.delete(path);
+    return true;
   }
 }
 
