@@ -203,41 +203,38 @@ describe('fsStore on disk', () => {
   });
 
   test('a lock this process holds is never taken over by it, however old it looks', async () => {
-    // Two stores on one folder in one process (two runs, say). The first holds a lock whose
-    // modification time says 20 s: its heartbeat could not run (its event loop was blocked).
+    // Stores on one folder in one process (runs, say). The holder's lock has a modification time
+    // of 20 s ago: its heartbeat could not run (its event loop was blocked).
     const dir = await temporaryDir();
     const first = fsStore({ dir });
     const second = fsStore({ dir });
     const release = await first.lock?.('task', '[1]');
     const lockFile = join(dir, 'checkpoint', 'task', (await onlyLock(dir, 'task')) as string);
-    const past = new Date(Date.now() - 20_000);
-    await utimes(lockFile, past, past);
-    let taken = false;
-    const waiting = second.lock?.('task', '[1]').then((releaseSecond) => {
-      taken = true;
-      return releaseSecond;
-    });
-    // Long enough for the waiter to look at the lock several times (it polls every 2 to 100 ms).
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.equal(taken, false, 'the second store waits for the first');
+    /** Ages the lock, then lets `store` try to take it for 300 ms: long enough to look at it several times (every 2 to 100 ms). */
+    const tryAged = async (store: Store) => {
+      const past = new Date(Date.now() - 20_000);
+      await utimes(lockFile, past, past);
+      let taken = false;
+      const waiting = store.lock?.('task', '[1]').then((releaseIt) => {
+        taken = true;
+        return releaseIt;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return { waiting, taken: () => taken };
+    };
+    const bySecond = await tryAged(second);
+    assert.equal(bySecond.taken(), false, 'the second store waits for the first');
     const entry = entryOf('[1]', bytesOf('first'));
     await first.write('task', '[1]', entry);
     await release?.();
-    const releaseSecond = await waiting;
-    assert.equal(taken, true);
+    const releaseSecond = await bySecond.waiting;
+    assert.equal(bySecond.taken(), true);
     // The first store's release, once more, late: the lock is the second's now, and stays so.
     await release?.();
-    const third = fsStore({ dir });
-    await utimes(lockFile, past, past);
-    let takenByThird = false;
-    const waitingThird = third.lock?.('task', '[1]').then((releaseThird) => {
-      takenByThird = true;
-      return releaseThird;
-    });
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.equal(takenByThird, false, 'the third store waits for the second');
+    const byThird = await tryAged(fsStore({ dir }));
+    assert.equal(byThird.taken(), false, 'the third store waits for the second');
     await releaseSecond?.();
-    await (await waitingThird)?.();
+    await (await byThird.waiting)?.();
     assert.deepEqual(await second.readValue('task', '[1]'), entryBytes(entry));
     assert.deepEqual(await readdir(join(dir, 'checkpoint', 'task')).then((names) => names.length), 1);
   });
