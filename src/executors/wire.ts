@@ -50,20 +50,23 @@ export function packInputs(job: Job): Packed[] {
 
 /** A job's inputs as they were before {@link packInputs}, in the worker. */
 export function unpackInputs(job: JobMessage): unknown[] {
-  return job.inputs.map((input, i) => unpackFor(input, `Input ${i} of ${jobLabel(job)}`, 'in its worker', 'workers'));
+  return job.inputs.map((input, i) =>
+    unpackFor(input, () => `Input ${i} of ${jobLabel(job)}`, 'in its worker', 'workers'),
+  );
 }
 
 /** A job's result as it was before the worker packed it, in the calling thread. */
 export function unpackResult(job: Job, result: Packed): unknown {
-  return unpackFor(result, `The value of ${jobLabel(job)}`, 'from its worker', 'calling thread');
+  return unpackFor(result, () => `The value of ${jobLabel(job)}`, 'from its worker', 'calling thread');
 }
 
-function unpackFor(packed: Packed, what: string, where: string, thread: string): unknown {
+/** {@link unpack}, its error naming what was unpacked; `what` is only worked out for that error. */
+function unpackFor(packed: Packed, what: () => string, where: string, thread: string): unknown {
   try {
     return unpack(packed);
   } catch (error) {
     throw new SerializationError(
-      `${what} cannot be decoded ${where}: ${describe(error)}; classes registered on \`serializer\` must be registered in the ${thread} too`,
+      `${what()} cannot be decoded ${where}: ${describe(error)}; classes registered on \`serializer\` must be registered in the ${thread} too`,
       { cause: error },
     );
   }
