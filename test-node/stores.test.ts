@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdir, readdir, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
 import { describe, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
@@ -237,6 +237,32 @@ describe('fsStore on disk', () => {
     await (await byThird.waiting)?.();
     assert.deepEqual(await second.readValue('task', '[1]'), entryBytes(entry));
     assert.deepEqual(await readdir(join(dir, 'checkpoint', 'task')).then((names) => names.length), 1);
+  });
+
+  test('a lock this thread holds under another spelling of its path (a symbolic link) is not taken over', async () => {
+    const dir = await temporaryDir();
+    const alias = `${dir}-alias`;
+    await symlink(dir, alias);
+    try {
+      const store = fsStore({ dir });
+      const release = await store.lock?.('task', '[1]');
+      let taken = false;
+      const waiting = fsStore({ dir: alias })
+        .lock?.('task', '[1]')
+        .then((releaseIt) => {
+          taken = true;
+          return releaseIt;
+        });
+      // Long enough for the waiter to look at the lock several times (every 2 to 100 ms).
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(taken, false, 'the store through the link waits');
+      await release?.();
+      await (await waiting)?.();
+      assert.equal(taken, true);
+      assert.deepEqual(await readdir(join(dir, 'checkpoint', 'task')), []);
+    } finally {
+      await rm(alias);
+    }
   });
 
   test('a lock held by another thread of this process is not taken over as stale while it is fresh', async () => {

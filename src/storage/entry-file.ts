@@ -33,7 +33,7 @@ function headerOf(meta: EntryMeta): { length: number; bytes(valueChecksum: numbe
   const json = encoder.encode(JSON.stringify(meta));
   if (json.length > MAX_METADATA) {
     throw new CheckpointError(
-      `the metadata of ${meta.key} takes ${json.length} bytes, more than the ${MAX_METADATA} an entry file holds (an instance with millions of inputs?)`,
+      `the metadata of ${meta.key.length > 200 ? `${meta.key.slice(0, 200)}...` : meta.key} takes ${json.length} bytes, more than the ${MAX_METADATA} an entry file holds (an instance with millions of inputs?)`,
     );
   }
   const length = align8(PREFIX + json.length);

@@ -242,8 +242,7 @@ async function create(path: string): Promise<number | undefined> {
 /**
  * Whether a lock may be taken over: its holder is on this host and dead, or has not refreshed it
  * for `staleMs` (a holder on another host, a reused pid, or an owner not yet written). A lock
- * that this thread holds is never stale to it, however long its event loop was blocked; one that
- * names this thread and that it does not hold was left by an earlier process of the same pid.
+ * that this thread holds is never stale to it, however long its event loop was blocked.
  */
 async function isStale(path: string, staleMs: number): Promise<boolean> {
   let text: string;
@@ -262,7 +261,12 @@ async function isStale(path: string, staleMs: number): Promise<boolean> {
   } catch {
     // Created but not yet written, or being turned into its entry: its age decides.
   }
-  if (holder?.host === host && holder.pid === process.pid && holder.thread === threadId) return !refreshed.has(path);
+  // Held by this thread: never stale to it. Naming this thread but not held under this spelling of
+  // its path (being released, reached through a symbolic link, left by an earlier process with this
+  // pid), it is judged as any other lock.
+  if (holder?.host === host && holder.pid === process.pid && holder.thread === threadId && refreshed.has(path)) {
+    return false;
+  }
   if (holder?.host === host && typeof holder.pid === 'number' && !isAlive(holder.pid)) return true;
   return Date.now() - modified > staleMs;
 }
