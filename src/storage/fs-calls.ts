@@ -10,20 +10,10 @@ import { promisify } from 'node:util';
 export const openFile = promisify(fs.open) as (path: string, flags: string | number) => Promise<number>;
 /** Closes a file descriptor. */
 export const closeFile = promisify(fs.close);
-/** The `fs.Stats` of an open file. */
-export const fstatFile = promisify(fs.fstat) as (fd: number) => Promise<fs.Stats>;
-/** The exact (bigint) `fs.Stats` of an open file: inode numbers can exceed 2^53. */
-export function fstatExact(fd: number): Promise<fs.BigIntStats> {
-  return new Promise((resolve, reject) =>
-    fs.fstat(fd, { bigint: true }, (error, stats) => (error ? reject(error) : resolve(stats))),
-  );
-}
-/** The exact (bigint) `fs.Stats` of a path, following links. */
-export function statExact(path: string): Promise<fs.BigIntStats> {
-  return new Promise((resolve, reject) =>
-    fs.stat(path, { bigint: true }, (error, stats) => (error ? reject(error) : resolve(stats))),
-  );
-}
+/** The `fs.Stats` of an open file; `{ bigint: true }` for exact ones (inode numbers can exceed 2^53). */
+export const fstatFile = promisify(fs.fstat);
+/** The `fs.Stats` of a path, following links; `{ bigint: true }` for exact ones. */
+export const statFile = promisify(fs.stat);
 /** Truncates an open file to a length. */
 export const truncateFile = promisify(fs.ftruncate);
 /** Renames a file, replacing any file at the target. */

@@ -4,12 +4,12 @@ import { hostname } from 'node:os';
 import { threadId } from 'node:worker_threads';
 import {
   closeFile,
-  fstatExact,
+  fstatFile,
   isMissing,
   openFile,
   readAt,
   renameFile,
-  statExact,
+  statFile,
   truncateFile,
   writeAll,
 } from './fs-calls.js';
@@ -296,8 +296,8 @@ async function isNamed(fd: number, path: string): Promise<boolean> {
     slowChecks = performance.now() - start > SLOW_CHECK_MS ? slowChecks + 1 : 0;
     if (slowChecks === SLOW_CHECKS) checkBlocking = false;
   } else {
-    open = await fstatExact(fd);
-    named = await statExact(path).catch((error: unknown) => {
+    open = await fstatFile(fd, { bigint: true });
+    named = await statFile(path, { bigint: true }).catch((error: unknown) => {
       if (isMissing(error)) return undefined;
       throw error;
     });
