@@ -6,8 +6,8 @@ export type Json = null | boolean | number | string | readonly Json[] | { readon
 /**
  * The canonical JSON text of task arguments: object keys sorted, no spaces. Equal JSON values give
  * equal keys whatever their key order. Throws {@link InvalidArgumentError} naming the path of a
- * value JSON cannot express. For arguments that {@link simpleKey} takes, it gives the same text
- * faster: tasks try it first.
+ * value JSON cannot express. {@link simpleKey} gives the same text, faster, for the arguments it
+ * takes: tasks try it first.
  */
 export function canonicalKey(task: string, args: readonly unknown[]): string {
   return canonical(task, args, 'args', new Set());
