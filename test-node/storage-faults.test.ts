@@ -103,7 +103,7 @@ test('a write that fails half way (a full disk) leaves no temporary or lock file
   assert.deepEqual(await fsStore({ dir }).readValue('task', '[0]'), entryBytes(kept));
 });
 
-test('lock checks that block for long (a network filesystem) make the later ones go through libuv; one alone does not', async () => {
+test('blocking metadata checks (locks, missing entries) that take long (a network filesystem) make the later ones go through libuv; one alone does not', async () => {
   const dir = await temporaryDir();
   const store = fsStore({ dir });
   // Checks of locks kept open made slow (5 ms) at will: one slow check, then three in a row.
@@ -133,9 +133,16 @@ test('lock checks that block for long (a network filesystem) make the later ones
     slow = 1;
     await store5(0);
     assert.equal(blocking, 5, 'one slow check: every check still blocking');
+    // An entry asked for under its lock is looked for with a blocking check first.
+    assert.equal(await store.readMeta('slow', '[0]').then((meta) => meta?.key), '[0]');
+    assert.equal(await store.readMeta('slow', '[missing]'), undefined);
+    assert.equal(blocking, 7, 'an existing and a missing entry: two blocking checks');
     slow = Number.POSITIVE_INFINITY;
     await store5(5);
-    assert.equal(blocking, 8, 'three slow checks in a row, then none blocking');
+    assert.equal(blocking, 10, 'three slow checks in a row, then none blocking');
+    assert.equal(await store.readMeta('slow', '[missing]'), undefined);
+    assert.equal(await store.readMeta('slow', '[9]').then((meta) => meta?.key), '[9]');
+    assert.equal(blocking, 10, 'entries then looked for through libuv');
   } finally {
     (fs as { statSync: unknown }).statSync = statSync;
     syncBuiltinESMExports();

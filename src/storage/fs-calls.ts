@@ -47,6 +47,33 @@ export async function writeAll(fd: number, pieces: readonly Uint8Array[], positi
   }
 }
 
+/**
+ * Whether metadata calls (`stat`, `fstat`) are made blocking: a few µs where the filesystem's
+ * metadata is cached, much cheaper than a round trip through libuv's threads. {@link SLOW_CALLS}
+ * blocking calls in a row that each take longer than {@link SLOW_CALL_MS} (a network filesystem
+ * asking its server) switch this process to libuv for good; one slow call alone is more likely a
+ * pause (a garbage collection) than the filesystem.
+ */
+export function metadataBlocks(): boolean {
+  return blocking;
+}
+
+let blocking = true;
+let slowInARow = 0;
+const SLOW_CALL_MS = 1;
+const SLOW_CALLS = 3;
+
+/** Makes blocking metadata calls, timed for {@link metadataBlocks}; call only while it is true. */
+export function timedBlocking<T>(calls: () => T): T {
+  const start = performance.now();
+  try {
+    return calls();
+  } finally {
+    slowInARow = performance.now() - start > SLOW_CALL_MS ? slowInARow + 1 : 0;
+    if (slowInARow === SLOW_CALLS) blocking = false;
+  }
+}
+
 /** Whether an error says that a file or folder does not exist. */
 export function isMissing(error: unknown): boolean {
   return (error as NodeJS.ErrnoException)?.code === 'ENOENT';

@@ -6,10 +6,12 @@ import {
   closeFile,
   fstatFile,
   isMissing,
+  metadataBlocks,
   openFile,
   readAt,
   renameFile,
   statFile,
+  timedBlocking,
   truncateFile,
   writeAll,
 } from './fs-calls.js';
@@ -34,18 +36,6 @@ const ownerBytes = Buffer.from(owner);
  */
 const MAX_KEPT_OPEN = 256;
 let keptOpen = 0;
-
-/**
- * Whether the identity of a kept lock file is checked with blocking calls: two `stat`s of a file
- * just written, a few µs where metadata is cached, much cheaper than two round trips to libuv's
- * threads. {@link SLOW_CHECKS} checks in a row that each take longer than {@link SLOW_CHECK_MS} (a
- * network filesystem asking its server) switch this process to checks through libuv's threads,
- * for good; one slow check alone is more likely a pause (a garbage collection) than the filesystem.
- */
-let checkBlocking = true;
-let slowChecks = 0;
-const SLOW_CHECK_MS = 1;
-const SLOW_CHECKS = 3;
 
 /** The lock files held in this process, refreshed together by one timer while there are any. */
 const refreshed = new Set<string>();
@@ -289,12 +279,12 @@ async function readStart(path: string): Promise<string> {
 async function isNamed(fd: number, path: string): Promise<boolean> {
   let open: fs.BigIntStats;
   let named: fs.BigIntStats | undefined;
-  if (checkBlocking) {
-    const start = performance.now();
-    open = fs.fstatSync(fd, { bigint: true });
-    named = fs.statSync(path, { bigint: true, throwIfNoEntry: false });
-    slowChecks = performance.now() - start > SLOW_CHECK_MS ? slowChecks + 1 : 0;
-    if (slowChecks === SLOW_CHECKS) checkBlocking = false;
+  if (metadataBlocks()) {
+    // Two stats of a file just written: cheaper blocking than through libuv, where metadata is cached.
+    [open, named] = timedBlocking(() => [
+      fs.fstatSync(fd, { bigint: true }),
+      fs.statSync(path, { bigint: true, throwIfNoEntry: false }),
+    ]);
   } else {
     open = await fstatFile(fd, { bigint: true });
     named = await statFile(path, { bigint: true }).catch((error: unknown) => {
