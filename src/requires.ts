@@ -82,7 +82,7 @@ export function requires(...given: unknown[]): Requirement<never> {
   if (given.length === 1 && Array.isArray(first)) {
     shape = 'array';
     dependencies = first;
-  } else if (given.length === 1 && typeof first === 'object' && first !== null && !isInstance(first)) {
+  } else if (given.length === 1 && isPlainObject(first)) {
     shape = 'object';
     names = Object.keys(first);
     dependencies = names.map((name) => (first as Record<string, unknown>)[name]);
@@ -105,6 +105,16 @@ export function requires(...given: unknown[]): Requirement<never> {
     }
     return new Computation<Awaited<R>>(checked, shape, names, fn as (...values: never[]) => Awaited<R>);
   };
+}
+
+/**
+ * Whether a value is a plain object (made by `{...}` or `Object.create(null)`): the object form.
+ * Anything else given alone (a promise, a `Map`) is checked as an instance, and so named.
+ */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }
 
 function describeGiven(value: unknown): string {

@@ -86,6 +86,15 @@ test('requires given something that is not an instance names the position and wh
     () => requires({ a: square as never }),
     /requires\(\.\.\.\)\.a: .*did you pass the task instead of calling it/,
   );
+  // Objects that are not plain (a promise of an instance, a Map of them) are not the object form.
+  assert.throws(() => requires(Promise.resolve(square(1)) as never), {
+    name: 'TaskDefinitionError',
+    message: /requires\(\.\.\.\)\[0\]: expected a task instance.*got an instance of Promise/,
+  });
+  assert.throws(() => requires(new Map([['a', square(1)]]) as never), /\[0\]: .*got an instance of Map/);
+  // A null-prototype object is one.
+  const bare = Object.assign(Object.create(null) as object, { a: square(1) });
+  assert.deepEqual(requires(bare)((values) => values).names, ['a']);
 });
 
 test('a factory that returns neither a function nor requires(...) fails the run naming the instance', async () => {
