@@ -18,6 +18,11 @@ export interface Graph {
   /** The indices of every node's dependents (one per edge), laid out as `dependencies` are. */
   readonly dependents: Int32Array;
   readonly dependentStart: Int32Array;
+  /**
+   * The nodes whose factory threw, with the error: their dependencies are unknown, so they have
+   * none in the graph, and the run fails them without computing them.
+   */
+  readonly broken: ReadonlyMap<number, TaskFailedError>;
 }
 
 /** The number of an instance whose dependencies are still being explored. */
@@ -41,8 +46,9 @@ export function isBuildingGraph(): boolean {
  * Builds the graph from the root by an iterative depth-first search (no recursion depth limit),
  * numbering each instance once all its dependencies are numbered: that numbering is already a
  * dependency order. Each instance reached is marked with the build's number and its own number
- * in this graph, rather than kept in a map from instance to number. Throws {@link TaskFailedError}
- * when a factory throws, and {@link CycleError} naming the instances of a cycle.
+ * in this graph, rather than kept in a map from instance to number. An instance whose factory
+ * throws is a node without dependencies, listed in `broken`. Throws {@link CycleError} naming the
+ * instances of a cycle.
  */
 export function buildGraph(root: Instance<unknown>): Graph {
   if (building) throw new CheckpointError('a graph is being built already: wait for isBuildingGraph() to be false');
@@ -63,10 +69,20 @@ function numbered(root: Instance<unknown>, mark: number): Graph {
   const path: Instance<unknown>[] = [];
   const pathDependencies: (readonly Instance<unknown>[])[] = [];
   const pathNext: number[] = [];
+  // Rare: by instance while the numbers are not known yet.
+  let failures: Map<Instance<unknown>, TaskFailedError> | undefined;
   const enter = (instance: Instance<unknown>) => {
     instance.setNumber(mark, EXPLORING);
     path.push(instance);
-    pathDependencies.push(dependenciesOf(instance));
+    let dependencies: readonly Instance<unknown>[];
+    try {
+      dependencies = instance.computation().dependencies;
+    } catch (error) {
+      failures ??= new Map();
+      failures.set(instance, new TaskFailedError(instance.task.id, instance.args, instance.label, error));
+      dependencies = [];
+    }
+    pathDependencies.push(dependencies);
     pathNext.push(0);
   };
   enter(root);
@@ -104,15 +120,9 @@ function numbered(root: Instance<unknown>, mark: number): Graph {
   for (let i = 0; i < n; i++) {
     for (let p = dependencyStart[i]!; p < dependencyStart[i + 1]!; p++) dependents[filled[dependencies[p]!]!++] = i;
   }
-  return { nodes, dependencies, dependencyStart, dependents, dependentStart };
-}
-
-function dependenciesOf(instance: Instance<unknown>): readonly Instance<unknown>[] {
-  try {
-    return instance.computation().dependencies;
-  } catch (error) {
-    throw new TaskFailedError(instance.task.id, instance.args, instance.label, error);
-  }
+  const broken = new Map<number, TaskFailedError>();
+  if (failures) for (const [instance, error] of failures) broken.set(instance.numberIn(mark) as number, error);
+  return { nodes, dependencies, dependencyStart, dependents, dependentStart, broken };
 }
 
 /**

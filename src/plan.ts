@@ -27,7 +27,8 @@ export async function plan(graph: Graph, store: Store, concurrency = 64): Promis
         inputs.push(fresh[graph.dependencies[p]!]?.stamp);
       }
     }
-    fresh.push(meta && isFresh(meta, instance, inputs) ? meta : undefined);
+    // A node whose factory threw has unknown inputs: never fresh.
+    fresh.push(meta && !graph.broken.has(i) && isFresh(meta, instance, inputs) ? meta : undefined);
   });
   return { fresh };
 }

@@ -121,8 +121,13 @@ class Scheduler {
       if (context.signal.aborted) this.#stopping = true;
       else context.signal.addEventListener('abort', this.#stop, { once: true });
     }
+    // Nodes whose factory threw fail before anything starts; their dependents are then skipped.
+    for (const [i, error] of graph.broken) {
+      this.#started[i] = 1;
+      this.#fail(this.#nodes[i] as Instance<unknown>, time, error);
+    }
     for (let i = 0; i < n; i++) {
-      if (this.#stamps[i] === undefined && this.#waiting[i] === 0) this.#enqueue(i);
+      if (this.#stamps[i] === undefined && this.#waiting[i] === 0 && !this.#started[i]) this.#enqueue(i);
     }
     this.#pump();
   }
@@ -213,20 +218,24 @@ class Scheduler {
 
   #failed(lane: Lane, i: number, began: number, cause: unknown): void {
     const instance = this.#nodes[i] as Instance<unknown>;
-    const { emit, now, signal } = this.#context;
-    if (cause instanceof AbortError && signal?.aborted) {
+    if (cause instanceof AbortError && this.#context.signal?.aborted) {
       this.#started[i] = 0; // the executor did not start it before the run was cancelled: skipped
     } else {
-      const error = new TaskFailedError(instance.task.id, instance.args, instance.label, cause);
-      this.#failures.push(error);
-      if (!this.#context.keepGoing) this.#stopping = true;
-      try {
-        emit?.({ type: 'failed', instance, time: now(), duration: now() - began, error });
-      } catch {
-        // The run reports this failure already; a listener failing on it adds nothing.
-      }
+      this.#fail(instance, began, new TaskFailedError(instance.task.id, instance.args, instance.label, cause));
     }
     this.#ended(lane, i);
+  }
+
+  /** Records a failure: reported, and the end of new work unless the run keeps going. */
+  #fail(instance: Instance<unknown>, began: number, error: TaskFailedError): void {
+    const { emit, now } = this.#context;
+    this.#failures.push(error);
+    if (!this.#context.keepGoing) this.#stopping = true;
+    try {
+      emit?.({ type: 'failed', instance, time: now(), duration: now() - began, error });
+    } catch {
+      // The run reports this failure already; a listener failing on it adds nothing.
+    }
   }
 
   #ended(lane: Lane, i: number): void {

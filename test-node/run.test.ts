@@ -231,6 +231,62 @@ describe('failures', () => {
     });
   });
 
+  test('a factory that throws fails its instance: every instance is reported, and keepGoing computes the rest', async () => {
+    let broken = true;
+    const part = task('broken-part', (x: number) => () => x);
+    const shaky = task('broken-shaky', (x: number) => {
+      if (broken) throw new RangeError(`no shaky(${x})`);
+      return requires(part(x))((v) => -v);
+    });
+    const whole = task('broken-whole', () => requires(part(1), shaky(2), part(3))((a, b, c) => a + b + c));
+    const store = memoryStore();
+    const events = recorder();
+    await assert.rejects(
+      whole().run({ store, onEvent: events.onEvent }),
+      /^TaskFailedError: broken-shaky\(2\) failed: RangeError: no shaky\(2\)/,
+    );
+    assert.deepEqual(events.labels('planned').sort(), [
+      'broken-part(1)',
+      'broken-part(3)',
+      'broken-shaky(2)',
+      'broken-whole()',
+    ]);
+    assert.deepEqual(events.labels('failed'), ['broken-shaky(2)']);
+    assert.deepEqual(events.labels('started'), [], 'nothing starts after a failure, without keepGoing');
+    assert.deepEqual(events.labels('skipped').sort(), ['broken-part(1)', 'broken-part(3)', 'broken-whole()']);
+    events.clear();
+    await assert.rejects(whole().run({ store, keepGoing: true, onEvent: events.onEvent }), TaskFailedError);
+    assert.deepEqual(events.labels('finished').sort(), ['broken-part(1)', 'broken-part(3)']);
+    assert.deepEqual(events.labels('skipped'), ['broken-whole()']);
+    // Fixed, it is computed with its own dependencies, and what was computed meanwhile is reused.
+    broken = false;
+    events.clear();
+    assert.equal(await whole().run({ store, onEvent: events.onEvent }), 2);
+    assert.deepEqual(events.labels('finished').sort(), ['broken-part(2)', 'broken-shaky(2)', 'broken-whole()']);
+    assert.deepEqual(events.labels('cached').sort(), ['broken-part(1)', 'broken-part(3)']);
+  });
+
+  test('an instance whose factory throws is never reused from the cache: its inputs are unknown', async () => {
+    let broken = false;
+    // A factory is called once per instance; declared again (a notebook cell run again), the task
+    // has new instances.
+    const declare = () =>
+      task('broken-cached', () => {
+        if (broken) throw new Error('factory broke');
+        return () => 7;
+      });
+    const user = task('broken-cached-user', (n: number) => requires(declare()())((v) => v + n));
+    const store = memoryStore();
+    assert.equal(await user(1).run({ store }), 8);
+    broken = true;
+    const events = recorder();
+    await assert.rejects(
+      user(2).run({ store, keepGoing: true, onEvent: events.onEvent }),
+      /broken-cached\(\) failed: Error: factory broke/,
+    );
+    assert.deepEqual(events.labels('skipped'), ['broken-cached-user(2)'], 'not computed from the cached value');
+  });
+
   test('a cycle is an error naming the cycle', async () => {
     const ring: (i: number) => unknown = task(
       'cycle-ring',
