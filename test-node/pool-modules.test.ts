@@ -19,6 +19,22 @@ test('a TypeScript tasks module loads in the workers of a process started with -
   }
 });
 
+test('a TypeScript tasks module named as its compiled `.js`, as the import names it, loads in the workers', async () => {
+  // The README's form: `./pool-tasks.js` is what this file imports (tsx finds pool-tasks.ts) and
+  // what it would be once compiled, so the pool must find the same module.
+  const pool = nodePool(new URL('./fixtures/pool-tasks.js', import.meta.url), {
+    size: 1,
+    setup: new URL('./fixtures/pool-setup.js', import.meta.url), // a `.js` that exists stays
+  });
+  try {
+    const result = await square(8).run({ executor: pool, store: memoryStore() });
+    assert.equal(result.value, 64);
+    assert.notEqual(result.threadId, threadId);
+  } finally {
+    await pool.close();
+  }
+});
+
 test('a JavaScript tasks module, given as an absolute path, with a setup module', async () => {
   const tasks = new URL('./fixtures/pool-plain.js', import.meta.url);
   const bare = nodePool(tasks.pathname, { size: 1 });

@@ -2,9 +2,10 @@
  * The worker pool of Node.js: worker threads that load the module defining the tasks.
  * @module
  */
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isAbsolute } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { wrap } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
@@ -18,7 +19,7 @@ export interface NodePoolOptions extends PoolOptions {
   /**
    * Modules each worker imports before the tasks' module, as URLs or absolute paths: a loader
    * to register (`module.register(...)`), polyfills, globals. TypeScript modules need none when
-   * tsx is installed: the worker registers it.
+   * tsx is installed: the worker registers it. Each is found as `moduleUrl` is.
    * @default []
    * @example
    * ```ts
@@ -34,7 +35,10 @@ export interface NodePoolOptions extends PoolOptions {
  * A pool of worker threads. Each worker imports `moduleUrl`, the module that defines (or
  * imports) the tasks, and computes the jobs the run gives it; results come back to the calling
  * thread, which alone writes the cache. Close it when done.
- * @param moduleUrl - a URL or an absolute path; `.ts` modules load through tsx when it is installed
+ * @param moduleUrl - a URL or an absolute path. Name it as an import would, `./tasks.js`: a
+ *   `.js` (`.mjs`, `.cjs`) file that does not exist stands for its TypeScript sibling
+ *   (`tasks.ts`), as tsx resolves imports, so the same source works compiled and under tsx.
+ *   TypeScript modules load through tsx when it is installed.
  * @example
  * ```ts
  * const pool = nodePool(new URL('./tasks.js', import.meta.url));
@@ -47,8 +51,8 @@ export interface NodePoolOptions extends PoolOptions {
  */
 export function nodePool(moduleUrl: URL | string, options: NodePoolOptions = {}): PoolExecutor {
   const workerData: NodeWorkerData = {
-    module: toUrl(moduleUrl, 'moduleUrl'),
-    setup: [options.setup ?? []].flat().map((url) => toUrl(url, 'setup')),
+    module: toModule(moduleUrl, 'moduleUrl'),
+    setup: [options.setup ?? []].flat().map((url) => toModule(url, 'setup')),
   };
   const script = new URL('./node-worker.js', import.meta.url);
   const spawn: Spawn = (name, died) => {
@@ -66,6 +70,31 @@ export function nodePool(moduleUrl: URL | string, options: NodePoolOptions = {})
     };
   };
   return createPool(spawn, options, availableParallelism());
+}
+
+// What tsx tries for an import of a JavaScript file that is not there.
+const typeScriptSiblings: Readonly<Record<string, readonly string[]>> = {
+  '.js': ['.ts', '.tsx'],
+  '.jsx': ['.tsx'],
+  '.mjs': ['.mts'],
+  '.cjs': ['.cts'],
+};
+
+/**
+ * The URL of a module to import in the workers. A local JavaScript file that does not exist but
+ * has a TypeScript sibling is that sibling: under tsx, `import './tasks.js'` loads `tasks.ts`,
+ * and the workers must load the same module; compiled, `tasks.js` exists and is kept.
+ */
+function toModule(value: URL | string, option: string): string {
+  const url = new URL(toUrl(value, option));
+  if (url.protocol !== 'file:') return url.href;
+  const path = fileURLToPath(url);
+  const extension = /\.[cm]?jsx?$/.exec(path)?.[0];
+  if (!extension || existsSync(path)) return url.href;
+  const stem = path.slice(0, -extension.length);
+  const sibling = typeScriptSiblings[extension]?.map((ts) => stem + ts).find((candidate) => existsSync(candidate));
+  if (sibling) url.pathname = pathToFileURL(sibling).pathname; // keeps a query or a hash
+  return url.href;
 }
 
 function toUrl(value: URL | string, option: string): string {
