@@ -1,19 +1,23 @@
 import SuperJSON from 'superjson';
 import { describe, SerializationError } from '../errors.js';
 import { joinPieces } from '../storage/pieces.js';
-import { type ReferenceAnnotations, restoreReferences } from './references.js';
-import { isBuiltinError, registerTransformers } from './transformers.js';
+import { loadValue, type ReferenceAnnotations } from './references.js';
+import { registerTransformers } from './transformers.js';
+import { findUnstorable } from './unstorable.js';
 
 /**
  * The superjson instance that stores task results. Register your own classes on it (not on the
- * default superjson instance) to store them:
+ * default superjson instance) to store them (Error subclasses included: they keep their message,
+ * stack and cause):
  * @example
  * ```ts
  * import { serializer } from 'checkpoint-tool';
  * serializer.registerClass(Point, { identifier: 'Point' });
  * ```
  */
-export const serializer: SuperJSON = new SuperJSON();
+// `dedupe`: a shared object is written once, not once per path to it (2^n copies of an object
+// held twice at each of n levels); see references.ts.
+export const serializer: SuperJSON = new SuperJSON({ dedupe: true });
 
 // Typed arrays and ArrayBuffers are stored as binary sections after the JSON, never as JSON
 // arrays of numbers: bit-exact (NaN payloads, -0) and about as large as the bytes themselves.
@@ -60,7 +64,7 @@ serializer.registerCustom<ArrayBufferView, Placeholder & { t: string }>(
       ArrayBuffer.isView(value) && viewTypes[value.constructor.name] === value.constructor,
     serialize: (view) => ({ t: view.constructor.name, ...addSection(view) }),
     deserialize: (placeholder) => {
-      const View = viewTypes[placeholder.t];
+      const View = Object.hasOwn(viewTypes, placeholder.t) ? viewTypes[placeholder.t] : undefined;
       if (!View) throw new SerializationError(`unknown kind of binary value: ${placeholder.t}`);
       const size = View.BYTES_PER_ELEMENT ?? 1;
       let bytes = section(placeholder);
@@ -106,7 +110,7 @@ export function serializePieces(value: unknown): Uint8Array[] {
   let json: Uint8Array;
   let views: ArrayBufferView[];
   try {
-    const problem = findUnstorable(value, 'value', new Set());
+    const problem = findUnstorable(serializer, value);
     if (problem) throw new SerializationError(problem);
     json = encoder.encode(JSON.stringify(serializer.serialize(value)));
     ({ views } = sections);
@@ -193,19 +197,20 @@ export function deserialize(bytes: Uint8Array): unknown {
   >;
   if (!meta) return json; // plain JSON, stored without annotations
   loaded = bytes.subarray(align8(4 + length));
-  let value: unknown;
   try {
-    // References are restored by restoreReferences: superjson's own restoration loses entries of
-    // Maps and Sets that hold shared objects.
-    value = serializer.deserialize(
-      { json, meta: meta && { ...meta, referentialEqualities: undefined } },
-      { inPlace: true },
+    // References are restored by loadValue: superjson's own restoration loses entries of Maps and
+    // Sets that hold shared objects, and follows paths through any property.
+    return loadValue(
+      () => serializer.deserialize({ json, meta: { ...meta, referentialEqualities: undefined } }, { inPlace: true }),
+      meta.referentialEqualities as ReferenceAnnotations | undefined,
+      meta.v ?? 0,
     );
+  } catch (error) {
+    if (error instanceof SerializationError) throw error;
+    throw new SerializationError(`superjson could not decode it: ${describe(error)}`, { cause: error });
   } finally {
     loaded = undefined;
   }
-  const references = meta?.referentialEqualities;
-  return references ? restoreReferences(value, references as ReferenceAnnotations, meta?.v ?? 0) : value;
 }
 
 /**
@@ -250,90 +255,6 @@ function isPlainJson(value: unknown, seen: Set<object>): boolean {
     if (!isPlainJson((value as Record<string, unknown>)[key], seen)) return false;
   }
   return Object.getOwnPropertySymbols(value).length === 0;
-}
-
-/**
- * Finds a value superjson would store lossily or not at all: functions, symbols, class instances
- * it does not know, typed array subclasses (Node's `Buffer`), sparse arrays and symbol keys.
- * Returns a message naming its path, or `undefined`.
- */
-function findUnstorable(value: unknown, path: string, ancestors: Set<object>): string | undefined {
-  if (typeof value === 'function') return `${path} is a function, which cannot be stored`;
-  if (typeof value === 'symbol') {
-    if (serializer.symbolRegistry.getIdentifier(value) !== undefined) return undefined;
-    return `${path} is a symbol, which cannot be stored unless registered with serializer.registerSymbol`;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  if (ancestors.has(value)) return undefined; // shared and cyclic references are restored
-  const custom = () => serializer.customTransformerRegistry.findApplicable(value) !== undefined;
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
-    // Only the exact built-in classes have a binary transformer; superjson would store a subclass
-    // as a JSON array it then cannot read back.
-    if (custom()) return undefined;
-    return `${path} is an instance of ${className(value)}, a subclass of ${baseName(value)}, which cannot be stored: store a plain ${baseName(value)} instead, or register it with serializer.registerCustom`;
-  }
-  const proto = Object.getPrototypeOf(value);
-  const plain = proto === Object.prototype || proto === null;
-  const registered = !plain && serializer.classRegistry.getIdentifier(value.constructor as never) !== undefined;
-  const known =
-    plain ||
-    registered ||
-    Array.isArray(value) ||
-    value instanceof Map ||
-    value instanceof Set ||
-    value instanceof Date ||
-    value instanceof RegExp ||
-    value instanceof URL ||
-    custom();
-  if (!known) {
-    return `${path} is an instance of ${className(value)}, which superjson does not know: register it with serializer.registerClass or serializer.registerCustom`;
-  }
-  if (Object.getOwnPropertySymbols(value).length > 0) return `${path} has symbol keys, which cannot be stored`;
-  ancestors.add(value);
-  try {
-    if (value instanceof Map) {
-      let i = 0;
-      for (const [key, item] of value) {
-        const problem =
-          findUnstorable(key, `${path}.keys[${i}]`, ancestors) ?? findUnstorable(item, `${path}.get(${i})`, ancestors);
-        if (problem) return problem;
-        i++;
-      }
-    } else if (value instanceof Set) {
-      let i = 0;
-      for (const item of value) {
-        const problem = findUnstorable(item, `${path}.values[${i++}]`, ancestors);
-        if (problem) return problem;
-      }
-    } else if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) {
-        // superjson would bring a hole back as null.
-        if (!(i in value)) return `${path}[${i}] is a hole in a sparse array, which cannot be stored`;
-        const problem = findUnstorable(value[i], `${path}[${i}]`, ancestors);
-        if (problem) return problem;
-      }
-    } else if (plain || registered || isBuiltinError(value)) {
-      const entries: [string, unknown][] = Object.entries(value);
-      if (value instanceof Error && Object.hasOwn(value, 'cause')) entries.push(['cause', value.cause]);
-      if (value instanceof AggregateError) entries.push(['errors', value.errors]);
-      for (const [key, item] of entries) {
-        const itemPath = `${path}${/^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`}`;
-        const problem = findUnstorable(item, itemPath, ancestors);
-        if (problem) return problem;
-      }
-    }
-  } finally {
-    ancestors.delete(value);
-  }
-  return undefined;
-}
-
-function className(value: object): string {
-  return value.constructor?.name || 'an unknown class';
-}
-
-function baseName(value: object): string {
-  return Object.keys(viewTypes).find((name) => value instanceof (viewTypes[name] as ViewConstructor)) ?? 'ArrayBuffer';
 }
 
 function align8(n: number): number {

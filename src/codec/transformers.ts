@@ -1,35 +1,56 @@
 /**
  * superjson transformers for what superjson alone stores lossily or refuses: objects with
- * `__proto__`, `constructor` or `prototype` keys, null-prototype objects, invalid Dates, and
- * errors (superjson keeps only `name` and `message` and rebuilds a plain `Error`).
+ * `__proto__`, `constructor` or `prototype` keys, null-prototype objects, invalid Dates, errors
+ * (superjson keeps only `name` and `message` and rebuilds a plain `Error`; an instance of a
+ * registered Error subclass lost its message and stack), and Sets and Maps (filled only once
+ * their shared members are restored, see references.ts).
  * @module
  */
 import type SuperJSON from 'superjson';
-import { platformErrors } from '../errors.js';
-import { objectFromEntries } from './references.js';
+import { platformErrors, SerializationError } from '../errors.js';
+import { collectionFromItems, objectFromEntries } from './references.js';
 
 // Transformer outputs are walked by superjson like any value; they are typed as JSON only to
 // satisfy its signature.
 type Walked = { [key: string]: string };
 
-/** The error classes every platform has; an error of another class must be registered. */
-const errorClasses: Record<string, new (message?: string) => Error> = {
-  ...platformErrors,
-  AggregateError: AggregateError as unknown as new (message?: string) => Error,
-};
+type ErrorClass = new (message?: string) => Error;
 
-/** Whether `value` is an error of a built-in class (not a subclass), which is stored as such. */
-export function isBuiltinError(value: object): value is Error {
+/** The error classes every platform has; an error of another class must be registered. */
+const errorClasses: Record<string, ErrorClass> = Object.assign(Object.create(null), {
+  ...platformErrors,
+  AggregateError: AggregateError as unknown as ErrorClass,
+});
+
+// Error subclasses given to `serializer.registerClass`, by identifier and the other way round.
+// They are stored by the error transformer below, not by superjson's class rule.
+const registeredErrors = new Map<string, ErrorClass>();
+const errorIdentifiers = new Map<unknown, string>();
+
+/**
+ * Whether `value` is an error stored as such: of a built-in class (not a subclass), or of an
+ * Error subclass registered with `serializer.registerClass`.
+ */
+export function isStoredError(value: object): value is Error {
+  if (!(value instanceof Error)) return false;
   const type = value.constructor?.name;
-  return value instanceof Error && type !== undefined && errorClasses[type] === value.constructor;
+  return (type !== undefined && errorClasses[type] === value.constructor) || errorIdentifiers.has(value.constructor);
 }
 
 // An error's own fields sit beside its enumerable properties, so that reference paths through it
 // (`cause`, `errors.0`, a `code` property) are the same on the error and on its stored form.
 const header = '\u0000error';
 // `cause`: 0 when the error has none, 1 when it is not enumerable (as `new Error(m, { cause })`
-// makes it), 2 when it is.
-type ErrorHeader = [type: string, name: string, message: string, stack: string | null, cause: 0 | 1 | 2];
+// makes it), 2 when it is. `registered`: 1 when `type` is the identifier of a registered class
+// (absent in entries written before such classes were stored here).
+type ErrorHeader = [
+  type: string,
+  name: string,
+  message: string,
+  stack: string | null,
+  cause: 0 | 1 | 2,
+  registered?: 1,
+];
 
 function define(object: object, key: string, value: unknown, enumerable: boolean): void {
   Object.defineProperty(object, key, { value, enumerable, writable: true, configurable: true });
@@ -37,6 +58,29 @@ function define(object: object, key: string, value: unknown, enumerable: boolean
 
 /** Registers the transformers on `serializer`. */
 export function registerTransformers(serializer: SuperJSON): void {
+  // superjson's class rule comes before any custom transformer and keeps only enumerable fields:
+  // an Error subclass is registered here instead, for the error transformer to store.
+  const registerClass = serializer.registerClass.bind(serializer);
+  serializer.registerClass = (type, options) => {
+    if (!(type.prototype instanceof Error)) return registerClass(type, options);
+    if (errorIdentifiers.has(type)) return;
+    const identifier = (typeof options === 'object' ? options.identifier : options) || type.name;
+    registeredErrors.set(identifier, type as unknown as ErrorClass);
+    errorIdentifiers.set(type, identifier);
+  };
+
+  for (const kind of ['Set', 'Map'] as const) {
+    const type = kind === 'Set' ? Set : Map;
+    serializer.registerCustom<Set<unknown> | Map<unknown, unknown>, Walked>(
+      {
+        isApplicable: (value): value is Set<unknown> | Map<unknown, unknown> => value instanceof type,
+        serialize: (collection) => [...collection] as unknown as Walked,
+        deserialize: (items) => collectionFromItems(kind, items),
+      },
+      kind,
+    );
+  }
+
   // superjson refuses objects with these keys (its guard against prototype pollution) and forgets
   // a null prototype: such objects are stored as lists of entries, and rebuilt with
   // defineProperty, which never touches a prototype.
@@ -72,34 +116,40 @@ export function registerTransformers(serializer: SuperJSON): void {
 
   serializer.registerCustom<Error, Walked>(
     {
-      isApplicable: (value): value is Error => typeof value === 'object' && value !== null && isBuiltinError(value),
+      isApplicable: (value): value is Error => value instanceof Error && isStoredError(value),
       serialize: (error) => {
         const stored: Record<string, unknown> = { ...error };
         const cause = Object.getOwnPropertyDescriptor(error, 'cause');
         if (cause) stored.cause = error.cause;
         if (error instanceof AggregateError) stored.errors = error.errors;
-        const type = error.constructor.name;
+        const identifier = errorIdentifiers.get(error.constructor);
         const fields: ErrorHeader = [
-          type,
+          identifier ?? error.constructor.name,
           error.name,
           error.message,
           error.stack ?? null,
           cause ? (cause.enumerable ? 2 : 1) : 0,
         ];
+        if (identifier !== undefined) fields.push(1);
         stored[header] = fields;
         return stored as Walked;
       },
       deserialize: (stored) => {
         const { [header]: fields, ...properties } = stored as unknown as Record<string, unknown>;
-        const [type, name, message, stack, cause] = fields as ErrorHeader;
+        const [type, name, message, stack, cause, registered] = fields as ErrorHeader;
         let error: Error;
-        if (type === 'AggregateError') {
+        if (registered) {
+          error = restoreRegistered(type, message, stack);
+          if (error instanceof AggregateError) define(error, 'errors', properties.errors, false);
+          delete properties.errors;
+        } else if (type === 'AggregateError') {
           error = new AggregateError(properties.errors as unknown[], message);
           delete properties.errors;
         } else {
           error = new (errorClasses[type] ?? Error)(message);
         }
-        if (error.name !== name) define(error, 'name', name, false);
+        // A `name` field (a class field, say) is among the properties, where it stands.
+        if (error.name !== name && !Object.hasOwn(properties, 'name')) define(error, 'name', name, false);
         if (stack !== null) define(error, 'stack', stack, false);
         else delete error.stack;
         if (cause) define(error, 'cause', properties.cause, cause === 2);
@@ -110,4 +160,22 @@ export function registerTransformers(serializer: SuperJSON): void {
     },
     'Error',
   );
+}
+
+/**
+ * An instance of a registered Error subclass, made as superjson makes registered classes: from its
+ * prototype, without running its constructor (its fields are restored after).
+ */
+function restoreRegistered(identifier: string, message: string, stack: string | null): Error {
+  const type = registeredErrors.get(identifier);
+  if (!type) {
+    throw new SerializationError(
+      `stored value holds an error of class ${JSON.stringify(identifier)}, which is not registered: register it with serializer.registerClass`,
+    );
+  }
+  const error = Object.create(type.prototype) as Error;
+  // In the order the Error constructor defines them, as an error made by its constructor has them.
+  if (stack !== null) define(error, 'stack', stack, false);
+  if (message !== error.message) define(error, 'message', message, false);
+  return error;
 }
