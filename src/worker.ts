@@ -26,6 +26,7 @@ export type { Endpoint } from 'comlink';
  */
 export function serve(endpoint: Endpoint = globalThis as unknown as Endpoint): void {
   const api: WorkerApi = {
+    ready() {},
     async run(job, move): Promise<Outcome> {
       let result: Packed;
       try {

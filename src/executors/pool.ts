@@ -75,6 +75,8 @@ interface Slot {
   readonly run: WorkerApi['run'];
   current: Pending | undefined;
   dead: boolean;
+  /** Whether the worker has loaded its modules: a job posted before waits in its port. */
+  ready: boolean;
 }
 
 /**
@@ -168,9 +170,24 @@ class Pool implements PoolExecutor {
     };
     const worker = this.#spawn(name, died);
     // Read `run` once: every property read on a Comlink proxy makes a new proxy.
-    slot = { name, worker, run: worker.api.run, current: undefined, dead: false };
-    this.#slots.add(slot);
-    return slot;
+    const created: Slot = { name, worker, run: worker.api.run, current: undefined, dead: false, ready: false };
+    slot = created;
+    this.#slots.add(created);
+    // Asked before any job, so answered before any; a worker that dies first never answers.
+    worker.api.ready().then(
+      () => this.#ready(created),
+      () => {},
+    );
+    return created;
+  }
+
+  /**
+   * The worker has loaded its modules: the job posted to it meanwhile starts now. Reporting it
+   * `started` when it was posted would count the worker's start-up in the job's time.
+   */
+  #ready(slot: Slot): void {
+    slot.ready = true;
+    if (slot.current) report(slot.name, slot.current);
   }
 
   #post(slot: Slot, pending: Pending): void {
@@ -187,7 +204,7 @@ class Pool implements PoolExecutor {
     } catch (error) {
       call = Promise.reject(error);
     }
-    context.started?.(slot.name);
+    if (slot.ready) context.started?.(slot.name);
     call.then(
       (outcome) => {
         if (slot.current !== pending) return; // the worker died or the pool closed meanwhile
@@ -227,6 +244,9 @@ class Pool implements PoolExecutor {
     const pending = slot.current;
     void this.#retire(slot, reason);
     if (pending) {
+      // Given to it, its job is reported started even without its answer to `ready`: never sent
+      // (it died loading), or overtaken by its crash (Node does not order the two).
+      if (!slot.ready) report(slot.name, pending);
       const error = new CheckpointError(
         `${slot.name} stopped while computing ${jobLabel(pending.job)}: ${describeReason(reason)}`,
         { cause: reason },
@@ -246,6 +266,15 @@ class Pool implements PoolExecutor {
     slot.current = undefined;
     if (pending && reason === undefined) pending.reject(closed(pending.job));
     return slot.worker.terminate().catch(() => {});
+  }
+}
+
+/** Reports a job `started` on a worker; a listener that throws fails the job. */
+function report(worker: string, pending: Pending): void {
+  try {
+    pending.context.started?.(worker);
+  } catch (error) {
+    pending.reject(error);
   }
 }
 

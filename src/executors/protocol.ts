@@ -50,6 +50,11 @@ export type Outcome = ({ readonly ok: true } & Packed) | { readonly ok: false; r
 /** What a worker exposes to its pool. */
 export interface WorkerApi {
   /**
+   * Answers once the worker serves: it has loaded the tasks' module. The pool asks once per
+   * worker, before its first job, and reports that job `started` when the answer comes.
+   */
+  ready(): void;
+  /**
    * Runs a job with the tasks registered in the worker. Never rejects for what the task throws,
    * nor for a result that cannot be stored: that comes back as `{ ok: false }`, so a rejection
    * always means the messaging itself failed.
