@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import {
+  AbortError,
   CheckpointError,
   inProcess,
   memoryStore,
@@ -11,7 +12,7 @@ import {
   TaskFailedError,
   task,
 } from 'checkpoint-tool';
-import { failing, square } from './fixtures/pool-tasks.js';
+import { failing, gatedFetch, square } from './fixtures/pool-tasks.js';
 
 const tasksModule = new URL('./fixtures/pool-tasks.ts', import.meta.url);
 const pool = nodePool(tasksModule, { size: 2 });
@@ -54,6 +55,55 @@ test('built-in error classes come back as themselves; other thrown values as the
   const [thrown, original] = await causes('string');
   assert.equal(thrown, 'just a string');
   assert.equal(thrown, original);
+});
+
+test('a DOMException (an aborted fetch) comes back as a DOMException, not as this AbortError', async () => {
+  const [cause, original] = await causes('fetch');
+  assert.ok(original instanceof DOMException && original.name === 'AbortError');
+  assert.ok(cause instanceof DOMException, `came back as ${cause}`);
+  assert.ok(!(cause instanceof CheckpointError));
+  assert.equal(cause.name, original.name);
+  assert.equal(cause.message, original.message);
+  assert.equal(cause.code, DOMException.ABORT_ERR);
+});
+
+test("only this library's AbortError comes back as it; another error named AbortError does not", async () => {
+  const [own, ownInMain] = await causes('abort');
+  assert.ok(own instanceof AbortError && ownInMain instanceof AbortError);
+  assert.equal(own.message, 'a nested run was cancelled');
+  const [lookalike, lookalikeInMain] = await causes('lookalike');
+  assert.ok(!(lookalikeInMain instanceof CheckpointError));
+  assert.ok(lookalike instanceof Error && !(lookalike instanceof CheckpointError), `came back as ${lookalike}`);
+  assert.equal(lookalike.name, 'AbortError');
+  assert.equal(lookalike.message, 'gave up retrying');
+});
+
+test("a run cancelled while a worker's fetch aborts reports that instance failed, not skipped", async () => {
+  const gate = new BroadcastChannel(`gate-${Math.random()}`);
+  const waiting = new Promise<void>((resolve) => {
+    gate.onmessage = (event: MessageEvent) => event.data === 'waiting' && resolve();
+  });
+  const controller = new AbortController();
+  const events: RunEvent[] = [];
+  const run = gatedFetch(gate.name).run({
+    executor: pool,
+    store: memoryStore(),
+    signal: controller.signal,
+    onEvent: (e) => events.push(e),
+  });
+  await waiting;
+  controller.abort();
+  gate.postMessage('go');
+  gate.close();
+  const error = await run.catch((e) => e);
+  // The scheduler skips an instance that rejects with this library's AbortError after the
+  // run's signal fired: an aborted fetch must not pass for one.
+  assert.ok(error instanceof TaskFailedError, `the run rejected with ${error}`);
+  assert.ok(error.cause instanceof DOMException && error.cause.name === 'AbortError');
+  assert.deepEqual(
+    events.filter((e) => e.type !== 'planned').map((e) => e.type),
+    ['started', 'failed'],
+  );
 });
 
 test('a task the worker does not define fails with a TaskDefinitionError', async () => {

@@ -29,6 +29,12 @@ export type ThrownEnvelope =
       readonly kind: 'error';
       /** The error's `name`, or its class name when `name` was left at `'Error'`. */
       readonly name: string;
+      /**
+       * Whose class rebuilds it, besides the platform's error classes found by `name`: this
+       * library's (it was one of this library's errors), or `DOMException` (whose `name`, such
+       * as `'AbortError'`, names no class).
+       */
+      readonly family?: 'checkpoint' | 'DOMException';
       readonly message: string;
       readonly stack: string | undefined;
       /** The error's `cause`, when it has one. */

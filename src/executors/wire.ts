@@ -189,9 +189,8 @@ export function transferables(
   return [...found];
 }
 
-const builtins: Record<string, new (message: string) => Error> = {
-  ...platformErrors,
-  // This library's own errors whose constructor takes just a message.
+// This library's own errors whose constructor takes just a message: rebuilt only from one of them.
+const ownErrors: Record<string, new (message: string) => Error> = {
   CheckpointError,
   TaskDefinitionError,
   SerializationError,
@@ -201,41 +200,63 @@ const ownKeys = new Set(['name', 'message', 'stack', 'cause', 'errors']);
 
 /** Flattens anything thrown into an envelope that survives structured clone. */
 export function toEnvelope(thrown: unknown): ThrownEnvelope {
-  if (!(thrown instanceof Error)) return { kind: 'value', value: cloneable(thrown) ? thrown : String(thrown) };
-  const className = thrown.constructor?.name;
+  // Checked apart: a DOMException need not be an Error (it is from Node 17 and in browsers).
+  const dom = isDomException(thrown);
+  if (!(thrown instanceof Error) && !dom) {
+    return { kind: 'value', value: cloneable(thrown) ? thrown : String(thrown) };
+  }
+  const error = thrown as Error;
+  const className = error.constructor?.name;
   const props: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(thrown)) {
+  for (const [key, value] of Object.entries(error)) {
     if (!ownKeys.has(key) && cloneable(value)) props[key] = value;
   }
+  const family = dom ? 'DOMException' : error instanceof CheckpointError ? 'checkpoint' : undefined;
   return {
     kind: 'error',
-    name: thrown.name === 'Error' && className && className !== 'Error' ? className : thrown.name,
-    message: thrown.message,
-    stack: thrown.stack,
-    ...('cause' in thrown ? { cause: toEnvelope(thrown.cause) } : {}),
-    ...(thrown instanceof AggregateError ? { errors: thrown.errors.map(toEnvelope) } : {}),
+    name: error.name === 'Error' && !dom && className && className !== 'Error' ? className : error.name,
+    ...(family ? { family } : {}),
+    message: error.message,
+    stack: error.stack,
+    ...('cause' in error ? { cause: toEnvelope(error.cause) } : {}),
+    ...(error instanceof AggregateError ? { errors: error.errors.map(toEnvelope) } : {}),
     props,
   };
 }
 
 /**
- * Rebuilds what an envelope carries: an instance of the built-in class (or this library's error
- * class) of that name, else an `Error` whose `name` is the original class name; with the original
- * message, stack, cause and properties.
+ * Rebuilds what an envelope carries: an instance of the built-in class of that name (or this
+ * library's error class, for one of this library's errors; a `DOMException` of that name for a
+ * `DOMException`, where the platform has them), else an `Error` whose `name` is the original
+ * class name; with the original message, stack, cause and properties. So a `DOMException` named
+ * `AbortError` (an aborted `fetch`) never comes back as this library's `AbortError`.
  */
 export function fromEnvelope(envelope: ThrownEnvelope): unknown {
   if (envelope.kind === 'value') return envelope.value;
-  const { name, message, stack, cause, errors, props } = envelope;
-  const options = cause === undefined ? undefined : { cause: fromEnvelope(cause) };
+  const { name, family, message, stack, cause, errors, props } = envelope;
   let error: Error;
-  if (errors !== undefined) error = new AggregateError(errors.map(fromEnvelope), message, options);
-  else {
-    const ErrorClass = Object.hasOwn(builtins, name) ? builtins[name]! : Error;
-    error = new (ErrorClass as ErrorConstructor)(message, options);
+  if (family === 'DOMException' && typeof DOMException === 'function') {
+    // Browsers take no options object: the cause is set as `Error` would set it.
+    error = new DOMException(message, name);
+    if (cause !== undefined) {
+      Object.defineProperty(error, 'cause', { value: fromEnvelope(cause), writable: true, configurable: true });
+    }
+  } else {
+    const options = cause === undefined ? undefined : { cause: fromEnvelope(cause) };
+    if (errors !== undefined) error = new AggregateError(errors.map(fromEnvelope), message, options);
+    else {
+      const classes = family === 'checkpoint' ? ownErrors : platformErrors;
+      const ErrorClass = Object.hasOwn(classes, name) ? classes[name]! : Error;
+      error = new (ErrorClass as ErrorConstructor)(message, options);
+    }
+    if (error.name !== name) error.name = name;
   }
-  if (error.name !== name) error.name = name;
   if (stack !== undefined) error.stack = stack;
   return Object.assign(error, props);
+}
+
+function isDomException(value: unknown): value is DOMException {
+  return typeof DOMException === 'function' && value instanceof DOMException;
 }
 
 function cloneable(value: unknown): boolean {
