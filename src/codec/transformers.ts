@@ -56,6 +56,18 @@ function define(object: object, key: string, value: unknown, enumerable: boolean
   Object.defineProperty(object, key, { value, enumerable, writable: true, configurable: true });
 }
 
+// Sets with object members and Maps with object keys, as findUnstorable finds them: only these
+// are filled once references are restored (a Set of strings costs no longer annotation).
+const holdingObjects = new WeakSet<Set<unknown> | Map<unknown, unknown>>();
+
+/**
+ * Marks a Set with object members, or a Map with object keys: one whose members or keys may be
+ * shared objects, written as `null` where met again.
+ */
+export function holdsObjects(collection: Set<unknown> | Map<unknown, unknown>): void {
+  holdingObjects.add(collection);
+}
+
 /** Registers the transformers on `serializer`. */
 export function registerTransformers(serializer: SuperJSON): void {
   // superjson's class rule comes before any custom transformer and keeps only enumerable fields:
@@ -73,7 +85,8 @@ export function registerTransformers(serializer: SuperJSON): void {
     const type = kind === 'Set' ? Set : Map;
     serializer.registerCustom<Set<unknown> | Map<unknown, unknown>, Walked>(
       {
-        isApplicable: (value): value is Set<unknown> | Map<unknown, unknown> => value instanceof type,
+        isApplicable: (value): value is Set<unknown> | Map<unknown, unknown> =>
+          value instanceof type && holdingObjects.has(value),
         serialize: (collection) => [...collection] as unknown as Walked,
         deserialize: (items) => collectionFromItems(kind, items),
       },

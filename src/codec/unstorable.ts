@@ -1,5 +1,5 @@
 import type SuperJSON from 'superjson';
-import { isStoredError } from './transformers.js';
+import { holdsObjects, isStoredError } from './transformers.js';
 
 /**
  * Finds a value superjson would store lossily or not at all: functions, symbols, class instances
@@ -48,6 +48,7 @@ function find(serializer: SuperJSON, value: unknown, path: string, visited: Set<
   if (value instanceof Map) {
     let i = 0;
     for (const [key, item] of value) {
+      if (typeof key === 'object' && key !== null) holdsObjects(value);
       const problem =
         find(serializer, key, `${path}.keys[${i}]`, visited) ?? find(serializer, item, `${path}.get(${i})`, visited);
       if (problem) return problem;
@@ -56,6 +57,7 @@ function find(serializer: SuperJSON, value: unknown, path: string, visited: Set<
   } else if (value instanceof Set) {
     let i = 0;
     for (const item of value) {
+      if (typeof item === 'object' && item !== null) holdsObjects(value);
       const problem = find(serializer, item, `${path}.values[${i++}]`, visited);
       if (problem) return problem;
     }
