@@ -74,6 +74,8 @@ export class LockFiles {
   readonly #options: LockOptions;
   /** The lock files this object holds, each with its open descriptor where it is kept open. */
   readonly #held = new Map<string, number | undefined>();
+  /** The lock files this object is creating. */
+  readonly #taking = new Set<string>();
 
   constructor(options: LockOptions) {
     this.#options = options;
@@ -83,7 +85,18 @@ export class LockFiles {
   async acquire(path: string): Promise<void> {
     let wait = 2;
     for (;;) {
-      const fd = await create(path);
+      // Another run of this object holds it, or is taking it: wait for it even if its file is
+      // gone (a cleared folder), so that one holder at most answers to each path here.
+      const free = !this.#held.has(path) && !this.#taking.has(path);
+      let fd: number | undefined;
+      if (free) {
+        this.#taking.add(path);
+        try {
+          fd = await create(path);
+        } finally {
+          this.#taking.delete(path);
+        }
+      }
       if (fd !== undefined) {
         // Held from now on, before any other wait: another run of this process must not find the
         // lock naming this process unheld, and so stale.
@@ -97,7 +110,7 @@ export class LockFiles {
         }
         return;
       }
-      if (await isStale(path, this.#options.staleMs)) {
+      if (free && (await isStale(path, this.#options.staleMs))) {
         // Move the stale lock aside atomically: of several processes breaking it, one wins.
         const aside = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.stale`;
         await renameFile(path, aside).then(
@@ -119,13 +132,15 @@ export class LockFiles {
   /**
    * Writes an entry into the held lock file at `path` with `write` (given the open file, it
    * resolves to the length it wrote) and renames the file to `target`, which releases the lock.
-   * Resolves to `false`, having written nothing there, when the file at `path` is no longer this
-   * process's lock (taken over as stale by another process while this one's event loop was
-   * blocked, say); the caller then writes the entry another way.
+   * Resolves to `false`, having put nothing at `path` or `target`, when the file at `path` is no
+   * longer this process's lock (taken over as stale by another process while this one's event loop
+   * was blocked, say, or its folder cleared); the caller then writes the entry another way, and the
+   * lock is no longer held.
    *
    * A lock file kept open is this process's lock while `path` still names the file it opened: a
    * lock taken over was moved aside first. Otherwise the file at `path` is opened and is this
-   * process's lock while it names this process as its owner.
+   * process's lock while it names this process as its owner. Either way, `path` must still name
+   * the file just before it is renamed.
    */
   async commit(path: string, write: (fd: number) => Promise<number>, target: string): Promise<boolean> {
     const kept = this.#unkeep(path);
@@ -136,33 +151,43 @@ export class LockFiles {
         // No O_CREAT: a lock file that is gone must not be made again.
         fd = await openFile(path, fs.constants.O_RDWR);
       } catch (error) {
-        if (isMissing(error)) return false;
-        throw error;
+        if (!isMissing(error)) throw error;
+        this.#forget(path);
+        return false;
       }
     }
-    let own = false;
+    /** The open lock file's identity, once it is known to be this process's lock. */
+    let opened: fs.BigIntStats | undefined;
     try {
-      own = kept !== undefined ? await isNamed(fd, path) : await isOwn(fd);
-      if (!own) return false;
-      const length = await write(fd);
-      if (length < ownerBytes.length) await truncateFile(fd, length);
+      opened = kept !== undefined ? await namedAs(fd, path) : (await isOwn(fd)) ? await exactStats(fd) : undefined;
+      if (opened) {
+        const length = await write(fd);
+        if (length < ownerBytes.length) await truncateFile(fd, length);
+        // A rename moves whatever the path names: the folder may have been cleared meanwhile and
+        // the path taken by another run's lock. Looked at again just before, with the file still
+        // open so that its inode cannot be reused, it leaves that a window of one call.
+        if (await isNamedBy(path, opened)) {
+          await renameFile(path, target);
+          this.#forget(path);
+          return true;
+        }
+      }
     } catch (error) {
-      // Half written (a full disk, say): no lock any more, and no file to take over later.
-      if (own && this.#forget(path)) await unlink(path).catch(() => {});
-      throw error;
+      // Gone (a cleared folder): as a lock taken over. Otherwise half written (a full disk, say) or
+      // not renamed: no lock any more, and no file left to take over later.
+      if (opened && isMissing(error)) opened = undefined;
+      else {
+        if (opened && this.#forget(path) && (await isNamedBy(path, opened).catch(() => false))) {
+          await unlink(path).catch(() => {});
+        }
+        throw error;
+      }
     } finally {
       await closeFile(fd);
     }
-    try {
-      await renameFile(path, target);
-    } catch (error) {
-      if (isMissing(error)) return false;
-      // Ours, holding the entry that could not be put in place: remove it rather than leave a lock.
-      if (this.#forget(path)) await unlink(path).catch(() => {});
-      throw error;
-    }
+    // No longer this process's lock: never released, nor written into, by this object again.
     this.#forget(path);
-    return true;
+    return false;
   }
 
   /** Releases the lock at `path` if this object still holds it and the file is still its own. */
@@ -173,7 +198,7 @@ export class LockFiles {
     try {
       const fd = kept ?? (await openFile(path, fs.constants.O_RDONLY));
       try {
-        own = kept !== undefined ? await isNamed(fd, path) : await isOwn(fd);
+        own = kept !== undefined ? (await namedAs(fd, path)) !== undefined : await isOwn(fd);
       } finally {
         await closeFile(fd);
       }
@@ -273,10 +298,10 @@ async function readStart(path: string): Promise<string> {
 }
 
 /**
- * Whether `path` still names the open file `fd`: the same file (device and inode) and not
- * unlinked.
+ * The exact stats of the open file `fd` if `path` still names it: the same file (device and inode)
+ * and not unlinked; `undefined` if not.
  */
-async function isNamed(fd: number, path: string): Promise<boolean> {
+async function namedAs(fd: number, path: string): Promise<fs.BigIntStats | undefined> {
   let open: fs.BigIntStats;
   let named: fs.BigIntStats | undefined;
   if (metadataBlocks()) {
@@ -287,12 +312,36 @@ async function isNamed(fd: number, path: string): Promise<boolean> {
     ]);
   } else {
     open = await fstatFile(fd, { bigint: true });
-    named = await statFile(path, { bigint: true }).catch((error: unknown) => {
-      if (isMissing(error)) return undefined;
-      throw error;
-    });
+    named = await exactPathStats(path);
   }
-  return named !== undefined && named.ino === open.ino && named.dev === open.dev && open.nlink > 0n;
+  return named !== undefined && sameFile(named, open) && open.nlink > 0n ? open : undefined;
+}
+
+/** Whether `path` names the file of exact stats `opened` (kept open, so that its inode is not reused). */
+async function isNamedBy(path: string, opened: fs.BigIntStats): Promise<boolean> {
+  const named = metadataBlocks()
+    ? timedBlocking(() => fs.statSync(path, { bigint: true, throwIfNoEntry: false }))
+    : await exactPathStats(path);
+  return named !== undefined && sameFile(named, opened);
+}
+
+/** The exact stats of an open file. */
+async function exactStats(fd: number): Promise<fs.BigIntStats> {
+  return metadataBlocks()
+    ? timedBlocking(() => fs.fstatSync(fd, { bigint: true }))
+    : await fstatFile(fd, { bigint: true });
+}
+
+/** The exact stats of the file at `path`, `undefined` when there is none. */
+function exactPathStats(path: string): Promise<fs.BigIntStats | undefined> {
+  return statFile(path, { bigint: true }).catch((error: unknown) => {
+    if (isMissing(error)) return undefined;
+    throw error;
+  });
+}
+
+function sameFile(a: fs.BigIntStats, b: fs.BigIntStats): boolean {
+  return a.ino === b.ino && a.dev === b.dev;
 }
 
 /** Whether the open lock file names this process as its owner. */

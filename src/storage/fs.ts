@@ -77,22 +77,25 @@ export function fsStore(options: FsStoreOptions = {}): Store {
 
   /**
    * Runs `action` in an existing folder. A folder removed since this store made it (cleared
-   * through another store object or by another process) is made again, and `action` retried.
+   * through another store object or by another process) is made again, and `action` retried:
+   * clearing a task while its entries are written makes them written again, never fails them.
    */
   async function inFolder<T>(dir: string, action: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      // One mkdir per folder, however many entries wait for it.
-      let making = made.get(dir);
-      if (!making) {
-        making = mkdir(dir, { recursive: true }).then(() => {});
-        made.set(dir, making);
-        making.catch(() => made.delete(dir));
-      }
-      await making;
+    for (let attempt = 1; ; attempt++) {
       try {
+        // One mkdir per folder, however many entries wait for it.
+        let making = made.get(dir);
+        if (!making) {
+          making = mkdir(dir, { recursive: true }).then(() => {});
+          made.set(dir, making);
+          making.catch(() => made.delete(dir));
+        }
+        await making;
         return await action();
       } catch (error) {
-        if (!isMissing(error) || attempt > 0) throw error;
+        // Missing: the folder or its parent was removed meanwhile, even during the mkdir. Bounded,
+        // for a folder that cannot be made at all.
+        if (!isMissing(error) || attempt === FOLDER_ATTEMPTS) throw error;
         made.delete(dir);
       }
     }
@@ -272,8 +275,31 @@ export function fsStore(options: FsStoreOptions = {}): Store {
       await rm(entryPath(folder, key), { force: true });
     },
     async clear(folder) {
-      made.delete(folderPath(folder));
-      await rm(folderPath(folder), { recursive: true, force: true });
+      const dir = folderPath(folder);
+      made.delete(dir);
+      // Moved aside first, in one atomic rename: runs writing entries meanwhile make the folder
+      // again, where removing it in place would fail (ENOTEMPTY) as they fill it.
+      const aside = `.${folder}.${randomBytes(6).toString('hex')}${CLEARED}`;
+      try {
+        await renameFile(dir, join(root, aside));
+      } catch (error) {
+        // Not there, or not movable (a file open on Windows): removed in place.
+        if (!isMissing(error)) await rm(dir, { recursive: true, force: true });
+      }
+      // This folder's, and any that a clear of this task left when its process was killed. Their
+      // names, starting with `.`, are never a task's folder.
+      let names: string[];
+      try {
+        names = await readdir(root);
+      } catch (error) {
+        if (isMissing(error)) return;
+        throw error;
+      }
+      const leftover = (name: string) =>
+        name.length === aside.length && name.startsWith(`.${folder}.`) && name.endsWith(CLEARED);
+      await Promise.all(
+        names.filter(leftover).map((name) => rm(join(root, name), { recursive: true, force: true, maxRetries: 2 })),
+      );
     },
     async keys(folder) {
       let names: string[];
@@ -297,6 +323,10 @@ export function fsStore(options: FsStoreOptions = {}): Store {
   };
 }
 
+/** How many times a write or lock whose folder keeps vanishing (cleared meanwhile) makes it again. */
+const FOLDER_ATTEMPTS = 8;
+/** The end of the names of folders being removed by a clear, beside the task folders. */
+const CLEARED = '.cleared';
 const HEADER_READ = 4096;
 /** Blocking header reads slower than this on average are not from the page cache: read the rest in parallel. */
 const SLOW_READ_MS = 0.1;

@@ -1,0 +1,215 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { access, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { type CorruptEntry, fsStore } from 'checkpoint-tool';
+import { temporaryDir } from './helpers.js';
+import { bytesOf, entryBytes, entryOf } from './store-suite.js';
+
+const require = createRequire(import.meta.url);
+const fs = require('node:fs') as typeof import('node:fs');
+const fsPromises = require('node:fs/promises') as typeof import('node:fs/promises');
+
+/** Replaces a function of a built-in module (as the store's imports see it) until the returned undo. */
+function patch<M extends object, K extends keyof M>(module: M, name: K, replacement: M[K]): () => void {
+  const original = module[name];
+  module[name] = replacement;
+  syncBuiltinESMExports();
+  return () => {
+    module[name] = original;
+    syncBuiltinESMExports();
+  };
+}
+
+const lockPath = (dir: string, folder: string, key: string) =>
+  join(dir, 'checkpoint', folder, `${createHash('sha256').update(key).digest('hex')}.entry.lock`);
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+test('clearing a task while entries are written into its folder succeeds, and leaves nothing aside', async () => {
+  const dir = await temporaryDir();
+  const store = fsStore({ dir });
+  await store.write('busy', '[0]', entryOf('[0]', bytesOf('0')));
+  const folder = join(dir, 'checkpoint', 'busy');
+  // A writer (another run, another process) adds a file to the folder at every turn of the event
+  // loop, making it again if it is gone: between the listing of a removal in place and its last
+  // rmdir, the folder has gained a file (ENOTEMPTY).
+  let writing = true;
+  let written = 0;
+  const writer = () => {
+    if (!writing) return;
+    for (;;) {
+      try {
+        mkdirSync(folder, { recursive: true });
+        writeFileSync(join(folder, `${written}.entry.tmp`), 'x');
+        break;
+      } catch (error) {
+        // Moved aside (in another thread) between the two: made again.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
+    written++;
+    setImmediate(writer);
+  };
+  writer();
+  try {
+    for (let i = 0; i < 5; i++) await store.clear('busy');
+  } finally {
+    writing = false;
+  }
+  assert.ok(written > 5);
+  assert.deepEqual(await store.keys('busy'), []);
+  // Only task folders are left beside it: what was moved aside is removed.
+  assert.deepEqual(await readdir(join(dir, 'checkpoint')), ['busy']);
+});
+
+test("a folder left aside by a killed clear is removed by the task's next clear, and never read as a task", async () => {
+  const dir = await temporaryDir();
+  const store = fsStore({ dir });
+  const root = join(dir, 'checkpoint');
+  const left = join(root, '.tsk.0123456789ab.cleared');
+  await mkdir(left, { recursive: true });
+  await writeFile(join(left, 'x.entry'), 'partly removed');
+  // A task folder named like one, and another task's leftover, are not this task's leftovers.
+  const lookalike = 'tsk.0123456789ab.cleared';
+  await store.write(lookalike, '[1]', entryOf('[1]', bytesOf('1')));
+  const other = join(root, '.tsk2.0123456789ab.cleared');
+  await mkdir(other);
+  await store.write('tsk', '[1]', entryOf('[1]', bytesOf('1')));
+  assert.deepEqual(await store.keys('tsk'), ['[1]']);
+  await store.clear('tsk');
+  assert.deepEqual(await store.keys('tsk'), []);
+  assert.deepEqual(await store.readMetas?.('tsk', ['[1]']), [undefined]);
+  assert.equal(await exists(left), false);
+  assert.equal(await exists(other), true);
+  assert.deepEqual(await store.keys(lookalike), ['[1]']);
+  // Clearing a task that has no folder is not an error either.
+  await store.clear('none');
+});
+
+test('a lock holder whose folder was cleared never commits into the lock another run took at its path', async () => {
+  const dir = await temporaryDir();
+  const corrupt: CorruptEntry[] = [];
+  const store = fsStore({ dir, onCorrupt: (entry) => corrupt.push(entry) });
+  const other = fsStore({ dir }); // another process on the same cache
+  const mine = entryOf('[1]', bytesOf('mine'), { stamp: 'mine' });
+  const theirs = entryOf('[1]', bytesOf('theirs'), { stamp: 'theirs' });
+  const release = await store.lock?.('t', '[1]');
+  // While the entry is being written into the lock file: the folder is cleared, and the other
+  // process takes the lock at the same path (holding only its owner so far).
+  let releaseOther: (() => Promise<void>) | undefined;
+  let armed = true;
+  const writev = fs.writev;
+  const undo = patch(fs, 'writev', ((...args: unknown[]) => {
+    if (!armed) return (writev as (...a: unknown[]) => void)(...args);
+    armed = false;
+    (async () => {
+      await other.clear('t');
+      releaseOther = await other.lock?.('t', '[1]');
+    })().then(() => (writev as (...a: unknown[]) => void)(...args));
+  }) as typeof fs.writev);
+  try {
+    await store.write('t', '[1]', mine);
+  } finally {
+    undo();
+  }
+  assert.equal(armed, false);
+  assert.ok(releaseOther);
+  await release?.();
+  // The entry is whole, and the other lock is still there, its holder's.
+  assert.equal((await store.readMeta('t', '[1]'))?.stamp, 'mine');
+  assert.equal(await exists(lockPath(dir, 't', '[1]')), true);
+  await other.write('t', '[1]', theirs);
+  await releaseOther();
+  assert.equal(await exists(lockPath(dir, 't', '[1]')), false, 'committed into its lock file');
+  assert.equal((await store.readMeta('t', '[1]'))?.stamp, 'theirs');
+  assert.deepEqual(await store.readValue('t', '[1]'), entryBytes(theirs));
+  assert.deepEqual(corrupt, []);
+});
+
+test('a run of the same store waits for a lock whose file was cleared until its holder is done', async () => {
+  const dir = await temporaryDir();
+  const store = fsStore({ dir });
+  const first = await store.lock?.('t', '[1]');
+  await store.clear('t');
+  let taken = false;
+  const second = store.lock?.('t', '[1]').then((release) => {
+    taken = true;
+    return release;
+  });
+  // Whatever is in flight settles (the second holder would have its lock by now).
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(taken, false);
+  await first?.();
+  const release = await second;
+  // The first holder's release left the second one's lock alone; the second commits into it.
+  assert.equal(await exists(lockPath(dir, 't', '[1]')), true);
+  const entry = entryOf('[1]', bytesOf('second'));
+  await store.write('t', '[1]', entry);
+  assert.equal(await exists(lockPath(dir, 't', '[1]')), false);
+  await release?.();
+  assert.deepEqual(await store.readValue('t', '[1]'), entryBytes(entry));
+});
+
+test('writes and locks whose folder vanishes, even during its mkdir, make it again, a bounded number of times', async () => {
+  const dir = await temporaryDir();
+  const realMkdir = fsPromises.mkdir;
+  let calls = 0;
+  let failing = 0;
+  let clearing = 0;
+  const remover = fsStore({ dir }); // another process clearing the task
+  const undo = patch(fsPromises, 'mkdir', (async (...args: Parameters<typeof realMkdir>) => {
+    calls++;
+    if (failing > 0) {
+      // A parent removed meanwhile.
+      failing--;
+      throw Object.assign(new Error(`ENOENT: simulated, mkdir '${args[0]}'`), { code: 'ENOENT' });
+    }
+    const made = await realMkdir(...args);
+    if (clearing > 0) {
+      // Cleared right after it was made.
+      clearing--;
+      await remover.clear('t');
+    }
+    return made;
+  }) as typeof realMkdir);
+  try {
+    for (const [key, locked] of [
+      ['[1]', false],
+      ['[2]', true],
+    ] as const) {
+      const entry = entryOf(key, bytesOf(key));
+      for (const [fails, clears] of [
+        [2, 0],
+        [0, 3],
+        [1, 2],
+      ] as [number, number][]) {
+        // A fresh store object knows of no folder yet.
+        const store = fsStore({ dir });
+        failing = fails;
+        clearing = clears;
+        calls = 0;
+        const release = locked ? await store.lock?.('t', key) : undefined;
+        await store.write('t', key, entry);
+        await release?.();
+        assert.equal(calls, fails + clears + 1);
+        assert.deepEqual(await store.readValue('t', key), entryBytes(entry));
+      }
+    }
+    // A folder that cannot be made fails the write, after a few attempts.
+    failing = Number.POSITIVE_INFINITY;
+    calls = 0;
+    await assert.rejects(async () => fsStore({ dir }).write('t', '[3]', entryOf('[3]', bytesOf('3'))), {
+      code: 'ENOENT',
+    });
+    assert.ok(calls > 3 && calls < 20, `${calls} attempts`);
+  } finally {
+    undo();
+  }
+});
