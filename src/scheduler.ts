@@ -17,6 +17,12 @@ const MISSING: unique symbol = Symbol('missing');
 const FOUND: unique symbol = Symbol('found');
 
 /**
+ * Thrown for a node whose lock or inputs came after the run stopped (cancelled, or failed without
+ * `keepGoing`): it is skipped rather than computed.
+ */
+const STOPPED: unique symbol = Symbol('stopped');
+
+/**
  * How many nodes may be in the store's hands when another starts: taking a lock, reading inputs,
  * writing a result. A node whose async computation is running does not count meanwhile, and
  * counts again, whatever the count, to write its result: new nodes wait, none that has started
@@ -79,6 +85,11 @@ class Scheduler {
   /** The lanes in the order they were made: iterated by `#pump` without an iterator object. */
   readonly #laneList: Lane[] = [];
   readonly #failures: TaskFailedError[] = [];
+  /** What the first listener that threw threw, as the run's error. */
+  #listenerError: CheckpointError | undefined;
+  /** Resolves once the run stops: nodes waiting for a lock stop waiting. */
+  readonly #stopped: Promise<typeof STOPPED>;
+  #wake!: () => void;
   readonly #stampPrefix = randomHex(12);
   #stampCount = 0;
   #running = 0;
@@ -104,11 +115,14 @@ class Scheduler {
     this.done = new Promise((resolve, reject) => {
       this.#settle = { resolve, reject };
     });
+    this.#stopped = new Promise((resolve) => {
+      this.#wake = () => resolve(STOPPED);
+    });
     const time = context.now();
-    if (context.emit) for (const instance of this.#nodes) context.emit({ type: 'planned', instance, time });
+    if (context.emit) for (const instance of this.#nodes) this.#emit({ type: 'planned', instance, time });
     for (let i = 0; i < n; i++) {
       if (this.#stamps[i] !== undefined) {
-        context.emit?.({ type: 'cached', instance: this.#nodes[i] as Instance<unknown>, time });
+        if (context.emit) this.#emit({ type: 'cached', instance: this.#nodes[i] as Instance<unknown>, time });
         continue;
       }
       for (let p = graph.dependencyStart[i]!; p < graph.dependencyStart[i + 1]!; p++) {
@@ -118,7 +132,7 @@ class Scheduler {
       }
     }
     if (context.signal) {
-      if (context.signal.aborted) this.#stopping = true;
+      if (context.signal.aborted) this.#setStopping();
       else context.signal.addEventListener('abort', this.#stop, { once: true });
     }
     // Nodes whose factory threw fail before anything starts; their dependents are then skipped.
@@ -196,7 +210,6 @@ class Scheduler {
   }
 
   #succeeded(lane: Lane, i: number, began: number, outcome: unknown): void {
-    const instance = this.#nodes[i] as Instance<unknown>;
     const { emit, now } = this.#context;
     const { dependencies, dependencyStart } = this.#context.graph;
     for (let p = dependencyStart[i]!; p < dependencyStart[i + 1]!; p++) this.#release(dependencies[p]!);
@@ -204,13 +217,10 @@ class Scheduler {
       this.#values[i] = outcome;
       this.#held[i] = 1;
     }
-    try {
-      if (outcome === FOUND) emit?.({ type: 'cached', instance, time: now() });
-      else emit?.({ type: 'finished', instance, time: now(), duration: now() - began });
-    } catch (cause) {
-      // A listener that throws fails the instance: its dependents are skipped.
-      this.#failed(lane, i, began, cause);
-      return;
+    if (emit) {
+      const instance = this.#nodes[i] as Instance<unknown>;
+      if (outcome === FOUND) this.#emit({ type: 'cached', instance, time: now() });
+      else this.#emit({ type: 'finished', instance, time: now(), duration: now() - began });
     }
     this.#completed(i);
     this.#ended(lane, i);
@@ -218,8 +228,8 @@ class Scheduler {
 
   #failed(lane: Lane, i: number, began: number, cause: unknown): void {
     const instance = this.#nodes[i] as Instance<unknown>;
-    if (cause instanceof AbortError && this.#context.signal?.aborted) {
-      this.#started[i] = 0; // the executor did not start it before the run was cancelled: skipped
+    if (cause === STOPPED || (cause instanceof AbortError && this.#context.signal?.aborted)) {
+      this.#started[i] = 0; // not computed before the run stopped: skipped
     } else {
       this.#fail(instance, began, new TaskFailedError(instance.task.id, instance.args, instance.label, cause));
     }
@@ -230,12 +240,30 @@ class Scheduler {
   #fail(instance: Instance<unknown>, began: number, error: TaskFailedError): void {
     const { emit, now } = this.#context;
     this.#failures.push(error);
-    if (!this.#context.keepGoing) this.#stopping = true;
+    if (!this.#context.keepGoing) this.#setStopping();
+    if (emit) this.#emit({ type: 'failed', instance, time: now(), duration: now() - began, error });
+  }
+
+  /**
+   * Tells the run's listener. A listener that throws fails the run, not the instance: the run
+   * starts no new work (unless it keeps going) and rejects with what the listener threw, unless
+   * instances failed, which it then reports instead.
+   */
+  #emit(event: RunEvent): void {
     try {
-      emit?.({ type: 'failed', instance, time: now(), duration: now() - began, error });
-    } catch {
-      // The run reports this failure already; a listener failing on it adds nothing.
+      this.#context.emit?.(event);
+    } catch (error) {
+      this.#listenerError ??= new CheckpointError(
+        `onEvent threw on the ${event.type} event of ${event.instance.label}: ${describe(error)}`,
+        { cause: error },
+      );
+      if (!this.#context.keepGoing) this.#setStopping();
     }
+  }
+
+  #setStopping(): void {
+    this.#stopping = true;
+    this.#wake();
   }
 
   #ended(lane: Lane, i: number): void {
@@ -260,7 +288,16 @@ class Scheduler {
         ? inputs.then((values) => this.#computeFrom(i, values, moving))
         : this.#computeFrom(i, inputs, moving);
     }
-    return Promise.resolve(store.lock(instance.task.id, instance.key)).then(async (unlock) => {
+    const locked = Promise.resolve(store.lock(instance.task.id, instance.key));
+    return Promise.race([locked, this.#stopped]).then(async (unlock) => {
+      if (unlock === STOPPED) {
+        // The run stopped while this node waited for its lock: released as soon as it is taken.
+        locked.then(
+          (release) => release().catch(() => {}),
+          () => {},
+        );
+        throw STOPPED;
+      }
       try {
         const inputs = await this.#inputs(i);
         const meta = await store.readMeta(instance.task.id, instance.key);
@@ -311,6 +348,8 @@ class Scheduler {
    * may move the inputs no other dependent still needs to a worker instead of copying them.
    */
   #computeFrom(i: number, inputs: unknown[], moving: boolean): unknown {
+    // Inputs read from the store, or a lock, may come after the run stopped.
+    if (this.#stopping) throw STOPPED;
     const instance = this.#nodes[i] as Instance<unknown>;
     const inputStamps = this.#inputStamps(i);
     this.#leaveStore(i);
@@ -383,7 +422,7 @@ class Scheduler {
   /** Reports that a node's computation really started, where the executor says. */
   startedAt(instance: Instance<unknown>, where: string): void {
     const { emit, now } = this.#context;
-    emit?.({ type: 'started', instance, time: now(), worker: where });
+    if (emit) this.#emit({ type: 'started', instance, time: now(), worker: where });
   }
 
   get signal(): AbortSignal | undefined {
@@ -441,10 +480,13 @@ class Scheduler {
         if (value === MISSING) throw new CheckpointError(`${instance.label}: its stored value vanished`);
         return value;
       }
-      emit?.({ type: 'finished', instance, time: now(), duration: now() - began });
+      if (emit) this.#emit({ type: 'finished', instance, time: now(), duration: now() - began });
       return result;
     } catch (cause) {
-      throw new TaskFailedError(instance.task.id, instance.args, instance.label, cause);
+      if (cause === STOPPED) throw cause; // the dependent waiting for it is skipped
+      const error = new TaskFailedError(instance.task.id, instance.args, instance.label, cause);
+      if (emit) this.#emit({ type: 'failed', instance, time: now(), duration: now() - began, error });
+      throw error;
     }
   }
 
@@ -457,7 +499,7 @@ class Scheduler {
   }
 
   readonly #stop = (): void => {
-    this.#stopping = true;
+    this.#setStopping();
     if (this.#running === 0) this.#finish();
   };
 
@@ -468,22 +510,19 @@ class Scheduler {
     // One signal may serve many runs: leave nothing of this one attached to it.
     signal?.removeEventListener('abort', this.#stop);
     const time = now();
-    let listenerError: { error: unknown } | undefined;
-    try {
+    if (emit) {
       for (let i = 0; i < this.#nodes.length; i++) {
         if (this.#stamps[i] === undefined && !this.#started[i]) {
-          emit?.({ type: 'skipped', instance: this.#nodes[i] as Instance<unknown>, time });
+          this.#emit({ type: 'skipped', instance: this.#nodes[i] as Instance<unknown>, time });
         }
       }
-    } catch (error) {
-      // The run settles whatever a listener does: with the failures, else with the listener's error.
-      listenerError = { error };
     }
+    // The run settles whatever a listener does: with the failures, else with the listener's error.
     const failures = this.#failures;
     const { resolve, reject } = this.#settle;
     if (failures.length === 1) reject(failures[0]);
     else if (failures.length > 1) reject(new RunFailedError(failures));
-    else if (listenerError) reject(listenerError.error);
+    else if (this.#listenerError) reject(this.#listenerError);
     else if (signal?.aborted) reject(new AbortError('The run was cancelled', { cause: signal.reason }));
     else if (this.#held[this.#root]) resolve(this.#values[this.#root]);
     else this.#load(this.#root).then(resolve, reject);

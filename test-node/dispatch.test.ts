@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { memoryStore, RunFailedError, requires, TaskFailedError, task } from 'checkpoint-tool';
+import { CheckpointError, memoryStore, RunFailedError, requires, TaskFailedError, task } from 'checkpoint-tool';
 import { recorder } from './helpers.js';
 
 // Synchronous computations run as soon as they are dispatched, without a promise of their own:
@@ -66,41 +66,77 @@ test("a store's lock may be any thenable, even one whose then() returns nothing"
   assert.equal(await sum().run({ store: inner }), 5);
 });
 
-test('an event listener that throws fails the instance it was told about, and what was stored stays', async () => {
+test('a listener that throws fails the run, not the instance: the run rejects with a CheckpointError naming the event', async () => {
   const store = memoryStore();
   const leaf = task('dispatch-listened', (i: number) => () => i);
   const top = task('dispatch-top', () => requires(leaf(1), leaf(2))((a, b) => a + b));
   const listenerError = new Error('listener broke');
-  const onEvent = (event: { type: string; instance: { label: string } }) => {
+  const seen = recorder();
+  const onEvent = (event: Parameters<typeof seen.onEvent>[0]) => {
+    seen.onEvent(event);
     if (event.type === 'finished' && event.instance.label === 'dispatch-listened(1)') throw listenerError;
   };
   await assert.rejects(top().run({ store, onEvent }), (error: unknown) => {
-    assert.ok(error instanceof TaskFailedError);
-    assert.equal(error.message.startsWith('dispatch-listened(1)'), true, error.message);
+    assert.ok(error instanceof CheckpointError && !(error instanceof TaskFailedError), String(error));
+    assert.equal(error.message, 'onEvent threw on the finished event of dispatch-listened(1): Error: listener broke');
     assert.equal(error.cause, listenerError);
     return true;
   });
+  assert.deepEqual(seen.labels('failed'), [], 'no instance failed');
+  assert.deepEqual(seen.labels('skipped'), ['dispatch-listened(2)', 'dispatch-top()'], 'no new work after it threw');
   const events = recorder();
   assert.equal(await top().run({ store, onEvent: events.onEvent }), 3);
-  // The instance whose event failed was stored before its event: it is not computed again.
-  assert.ok(!events.labels('finished').includes('dispatch-listened(1)'));
-  assert.ok(events.labels('finished').includes('dispatch-top()'));
+  // Stored before its event was told: not computed again.
+  assert.deepEqual(events.labels('cached'), ['dispatch-listened(1)']);
+  assert.deepEqual(events.labels('finished'), ['dispatch-listened(2)', 'dispatch-top()']);
 });
 
-test('under keepGoing, the dependents of an instance whose listener threw are skipped, not run', async () => {
+test('under keepGoing, a listener that throws stops nothing: everything is computed, then the run rejects', async () => {
   const store = memoryStore();
   const ran: string[] = [];
   const a = task('dispatch-a', () => () => ran.push('a'));
   const b = task('dispatch-b', () => requires(a())(() => ran.push('b')));
   const c = task('dispatch-c', () => requires(b())(() => ran.push('c')));
-  const events = recorder();
-  const onEvent = (event: Parameters<typeof events.onEvent>[0]) => {
-    events.onEvent(event);
+  const onEvent = (event: { type: string; instance: { label: string } }) => {
     if (event.type === 'finished' && event.instance.label === 'dispatch-a()') throw new Error('listener broke');
   };
-  await assert.rejects(c().run({ store, keepGoing: true, onEvent }), TaskFailedError);
-  assert.deepEqual(ran, ['a']);
-  assert.deepEqual(events.labels('skipped'), ['dispatch-b()', 'dispatch-c()']);
+  await assert.rejects(
+    c().run({ store, keepGoing: true, onEvent }),
+    /onEvent threw on the finished event of dispatch-a\(\)/,
+  );
+  assert.deepEqual(ran, ['a', 'b', 'c']);
+  assert.equal(await c().run({ store }), 3, 'all stored');
+});
+
+test('a listener that throws on started or planned never keeps a computation from running or being stored', async () => {
+  const store = memoryStore();
+  let runs = 0;
+  const counted = task('dispatch-started-throws', () => () => ++runs);
+  await assert.rejects(
+    counted().run({
+      store,
+      onEvent: (event) => {
+        if (event.type === 'started') throw new Error('on started');
+      },
+    }),
+    /onEvent threw on the started event of dispatch-started-throws\(\): Error: on started/,
+  );
+  assert.equal(runs, 1);
+  assert.equal(await counted().run({ store }), 1, 'computed and stored once');
+  const other = task('dispatch-planned', () => () => ++runs);
+  const events = recorder();
+  await assert.rejects(
+    other().run({
+      store,
+      onEvent: (event) => {
+        events.onEvent(event);
+        if (event.type === 'planned') throw new Error('on planned');
+      },
+    }),
+    /onEvent threw on the planned event of dispatch-planned\(\)/,
+  );
+  assert.deepEqual(events.labels('skipped'), ['dispatch-planned()'], 'nothing starts');
+  assert.equal(runs, 1);
 });
 
 test('an executor may call started() whether or not the run listens to events', async () => {

@@ -217,7 +217,8 @@ describe('failures', () => {
       console.warn = warn;
       for (const release of held) release();
     }
-    assert.deepEqual(events.labels('failed'), ['orphan-node("D")']);
+    // The recomputation that threw is reported too.
+    assert.deepEqual(events.labels('failed'), ['orphan-bad()', 'orphan-node("D")']);
     assert.deepEqual(events.labels('finished'), ['orphan-node("N")']);
   });
 
