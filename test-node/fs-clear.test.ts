@@ -208,7 +208,7 @@ test('writes and locks whose folder vanishes, even during its mkdir, make it aga
     await assert.rejects(async () => fsStore({ dir }).write('t', '[3]', entryOf('[3]', bytesOf('3'))), {
       code: 'ENOENT',
     });
-    assert.ok(calls > 3 && calls < 20, `${calls} attempts`);
+    assert.ok(calls > 3 && calls <= 100, `${calls} attempts`);
   } finally {
     undo();
   }

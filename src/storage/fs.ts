@@ -324,7 +324,7 @@ export function fsStore(options: FsStoreOptions = {}): Store {
 }
 
 /** How many times a write or lock whose folder keeps vanishing (cleared meanwhile) makes it again. */
-const FOLDER_ATTEMPTS = 8;
+const FOLDER_ATTEMPTS = 32;
 /** The end of the names of folders being removed by a clear, beside the task folders. */
 const CLEARED = '.cleared';
 const HEADER_READ = 4096;
