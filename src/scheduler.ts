@@ -76,6 +76,8 @@ class Scheduler {
   /** Values computed in this run and still needed, where `#held` is 1. */
   readonly #values: unknown[];
   readonly #held: Uint8Array;
+  /** When each node started (dispatched, then reported started by its executor): only with a listener. */
+  readonly #began: Float64Array;
   readonly #loads = new Map<number, Promise<unknown>>();
   readonly #started: Uint8Array;
   /** Nodes counted in `#inStore`, marked 1. */
@@ -112,6 +114,7 @@ class Scheduler {
     this.#storing = new Uint8Array(n);
     this.#values = new Array(n);
     this.#held = new Uint8Array(n);
+    this.#began = new Float64Array(context.emit ? n : 0);
     this.done = new Promise((resolve, reject) => {
       this.#settle = { resolve, reject };
     });
@@ -191,25 +194,25 @@ class Scheduler {
     this.#started[i] = 1;
     this.#enterStore(i);
     // The start time is only ever reported in events.
-    const began = this.#context.emit ? this.#context.now() : 0;
+    if (this.#context.emit) this.#began[i] = this.#context.now();
     let outcome: unknown;
     try {
       outcome = this.#compute(i, true);
     } catch (cause) {
-      this.#failed(lane, i, began, cause);
+      this.#failed(lane, i, cause);
       return;
     }
     if (isThenable(outcome)) {
       Promise.resolve(outcome).then(
-        (settled) => this.#succeeded(lane, i, began, settled),
-        (cause) => this.#failed(lane, i, began, cause),
+        (settled) => this.#succeeded(lane, i, settled),
+        (cause) => this.#failed(lane, i, cause),
       );
     } else {
-      this.#succeeded(lane, i, began, outcome);
+      this.#succeeded(lane, i, outcome);
     }
   }
 
-  #succeeded(lane: Lane, i: number, began: number, outcome: unknown): void {
+  #succeeded(lane: Lane, i: number, outcome: unknown): void {
     const { emit, now } = this.#context;
     const { dependencies, dependencyStart } = this.#context.graph;
     for (let p = dependencyStart[i]!; p < dependencyStart[i + 1]!; p++) this.#release(dependencies[p]!);
@@ -220,18 +223,19 @@ class Scheduler {
     if (emit) {
       const instance = this.#nodes[i] as Instance<unknown>;
       if (outcome === FOUND) this.#emit({ type: 'cached', instance, time: now() });
-      else this.#emit({ type: 'finished', instance, time: now(), duration: now() - began });
+      else this.#emit({ type: 'finished', instance, time: now(), duration: now() - (this.#began[i] as number) });
     }
     this.#completed(i);
     this.#ended(lane, i);
   }
 
-  #failed(lane: Lane, i: number, began: number, cause: unknown): void {
+  #failed(lane: Lane, i: number, cause: unknown): void {
     const instance = this.#nodes[i] as Instance<unknown>;
     if (cause === STOPPED || (cause instanceof AbortError && this.#context.signal?.aborted)) {
       this.#started[i] = 0; // not computed before the run stopped: skipped
     } else {
-      this.#fail(instance, began, new TaskFailedError(instance.task.id, instance.args, instance.label, cause));
+      const error = new TaskFailedError(instance.task.id, instance.args, instance.label, cause);
+      this.#fail(instance, this.#began[i] ?? 0, error);
     }
     this.#ended(lane, i);
   }
@@ -420,9 +424,13 @@ class Scheduler {
   }
 
   /** Reports that a node's computation really started, where the executor says. */
-  startedAt(instance: Instance<unknown>, where: string): void {
+  startedAt(i: number, where: string): void {
     const { emit, now } = this.#context;
-    if (emit) this.#emit({ type: 'started', instance, time: now(), worker: where });
+    if (!emit) return;
+    // Durations count from here: a new worker may have taken long to load before.
+    const time = now();
+    this.#began[i] = time;
+    this.#emit({ type: 'started', instance: this.#nodes[i] as Instance<unknown>, time, worker: where });
   }
 
   get signal(): AbortSignal | undefined {
@@ -472,7 +480,8 @@ class Scheduler {
   async #recompute(j: number): Promise<unknown> {
     const instance = this.#nodes[j] as Instance<unknown>;
     const { emit, now } = this.#context;
-    const began = now();
+    if (emit) this.#began[j] = now();
+    const duration = () => now() - (this.#began[j] as number);
     try {
       const result = await this.#compute(j, false, this.#stamps[j]);
       if (result === FOUND) {
@@ -480,12 +489,12 @@ class Scheduler {
         if (value === MISSING) throw new CheckpointError(`${instance.label}: its stored value vanished`);
         return value;
       }
-      if (emit) this.#emit({ type: 'finished', instance, time: now(), duration: now() - began });
+      if (emit) this.#emit({ type: 'finished', instance, time: now(), duration: duration() });
       return result;
     } catch (cause) {
       if (cause === STOPPED) throw cause; // the dependent waiting for it is skipped
       const error = new TaskFailedError(instance.task.id, instance.args, instance.label, cause);
-      if (emit) this.#emit({ type: 'failed', instance, time: now(), duration: now() - began, error });
+      if (emit) this.#emit({ type: 'failed', instance, time: now(), duration: duration(), error });
       throw error;
     }
   }
@@ -555,7 +564,7 @@ class JobState implements JobContext {
   }
 
   started(where: string): void {
-    this.#scheduler.startedAt(this.instance, where);
+    this.#scheduler.startedAt(this.#node, where);
   }
 }
 

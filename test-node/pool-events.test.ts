@@ -26,9 +26,7 @@ test("a new pool reports a job `started` once its worker has loaded the tasks' m
   }
 });
 
-test("a new pool's first `finished.duration` counts from `started`, not the worker's start-up", {
-  todo: 'the scheduler measures `duration` from the dispatch of the job, not from its `started` call',
-}, async () => {
+test("a new pool's first `finished.duration` counts from `started`, not the worker's start-up", async () => {
   const pool = nodePool(new URL('./fixtures/pool-slow-load.js', import.meta.url), { size: 1 });
   try {
     const events: RunEvent[] = [];
