@@ -164,8 +164,8 @@ export class LockFiles {
         const length = await write(fd);
         if (length < ownerBytes.length) await truncateFile(fd, length);
         // A rename moves whatever the path names: the folder may have been cleared meanwhile and
-        // the path taken by another run's lock. Looked at again just before, with the file still
-        // open so that its inode cannot be reused, it leaves that a window of one call.
+        // the path taken by another run's lock. Looked at again just before (with the file still
+        // open, so that its inode cannot be reused), that is left to the instant until the rename.
         if (await isNamedBy(path, opened)) {
           await renameFile(path, target);
           this.#forget(path);
