@@ -5,6 +5,9 @@ import type { Store } from './storage/types.js';
 
 declare const resultType: unique symbol;
 
+/** How many characters of its arguments an instance's label shows. */
+const LABEL_ARGS = 200;
+
 /** What a task instance needs from its task; the task module implements it. */
 export interface TaskDefinition {
   /** The task's name as declared. */
@@ -63,9 +66,13 @@ export class Instance<T> {
     this.#number = number;
   }
 
-  /** A readable name, as in `choose(6,3)`. */
+  /**
+   * A readable name, as in `choose(6,3)`, for messages and events: arguments longer than
+   * {@link LABEL_ARGS} characters are cut short with `...`. Not an identity: `task.id` and `key` are.
+   */
   get label(): string {
-    return `${this.task.id}(${this.key.slice(1, -1)})`;
+    const args = this.key.length - 2 > LABEL_ARGS ? `${this.key.slice(1, LABEL_ARGS + 1)}...` : this.key.slice(1, -1);
+    return `${this.task.id}(${args})`;
   }
 
   /**

@@ -10,7 +10,13 @@ export type Json = null | boolean | number | string | readonly Json[] | { readon
  * takes: tasks try it first.
  */
 export function canonicalKey(task: string, args: readonly unknown[]): string {
-  return canonical(task, args, 'args', new Set());
+  try {
+    return canonical(task, args, 'args', new Set());
+  } catch (error) {
+    // Only the stack running out throws a RangeError here.
+    if (error instanceof RangeError) throw new InvalidArgumentError(task, 'args', 'is nested too deeply');
+    throw error;
+  }
 }
 
 /**

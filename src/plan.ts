@@ -1,3 +1,4 @@
+import { CheckpointError, describe } from './errors.js';
 import type { Graph } from './graph.js';
 import type { Instance } from './instance.js';
 import { mapLimited } from './map-limited.js';
@@ -59,7 +60,11 @@ async function readMetas(
   concurrency: number,
 ): Promise<(EntryMeta | undefined)[]> {
   if (!store.readMetas) {
-    return mapLimited(instances, concurrency, (instance) => store.readMeta(instance.task.id, instance.key));
+    return mapLimited(instances, concurrency, (instance) =>
+      store.readMeta(instance.task.id, instance.key).catch((error: unknown) => {
+        throw unreadable(instance.task.id, error);
+      }),
+    );
   }
   const readBatch = store.readMetas.bind(store);
   const byFolder = new Map<string, number[]>();
@@ -74,10 +79,19 @@ async function readMetas(
     const read = await readBatch(
       folder,
       positions.map((i) => (instances[i] as Instance<unknown>).key),
-    );
+    ).catch((error: unknown) => {
+      throw unreadable(folder, error);
+    });
     positions.forEach((i, j) => {
       metas[i] = read[j];
     });
   });
   return metas;
+}
+
+/** The error of a run whose store failed to read a task's metadata (a permission, a name too long). */
+function unreadable(folder: string, error: unknown): CheckpointError {
+  return new CheckpointError(`Task \`${folder}\`: reading its cached results failed: ${describe(error)}`, {
+    cause: error,
+  });
 }

@@ -38,8 +38,9 @@ export class Computation<R> {
     if (this.shape === 'positional') return fn(...values);
     if (this.shape === 'array') return fn(values);
     const named: Record<string, unknown> = {};
+    // Defined, not assigned: a key named `__proto__` is a property like any other.
     this.names.forEach((name, i) => {
-      named[name] = values[i];
+      Object.defineProperty(named, name, { value: values[i], enumerable: true, writable: true, configurable: true });
     });
     return fn(named);
   }

@@ -60,6 +60,14 @@ export interface Task<A extends readonly unknown[], R> {
 
 // No dots: the folder `namespace.name` must not be reachable from two different pairs.
 const safeName = /^[A-Za-z0-9_][A-Za-z0-9_-]*$/;
+/** The longest task id (`namespace.name`): a folder name, well within every filesystem's 255 bytes. */
+const MAX_ID = 128;
+const OPTIONS: readonly string[] = [
+  'compress',
+  'maxConcurrency',
+  'namespace',
+  'version',
+] satisfies (keyof TaskOptions)[];
 
 /**
  * Declares a task. The factory receives the arguments and returns the function that computes the
@@ -82,7 +90,27 @@ export function task<A extends readonly unknown[], R>(
   options: TaskOptions = {},
 ): Task<A, Awaited<R>> {
   checkName('name', name);
+  if (options === null || typeof options !== 'object') {
+    throw new TaskDefinitionError(`Task \`${name}\`: expected the options to be an object, got ${options}`);
+  }
+  const unknown = Object.keys(options).filter((option) => !OPTIONS.includes(option));
+  if (unknown.length > 0) {
+    throw new TaskDefinitionError(
+      `Task \`${name}\`: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((option) => `\`${option}\``).join(', ')}; the options are ${OPTIONS.join(', ')}`,
+    );
+  }
   if (options.namespace !== undefined) checkName('namespace', options.namespace, name);
+  const id = options.namespace ? `${options.namespace}.${name}` : name;
+  if (id.length > MAX_ID) {
+    throw new TaskDefinitionError(
+      `Task \`${id.slice(0, 40)}...\`: expected the name (with its namespace) to be at most ${MAX_ID} characters, got ${id.length}: it names a folder`,
+    );
+  }
+  if (options.version !== undefined && typeof options.version !== 'string') {
+    throw new TaskDefinitionError(
+      `Task \`${name}\`: expected \`version\` to be a string, got ${options.version === null ? 'null' : typeof options.version}`,
+    );
+  }
   if (typeof factory !== 'function') {
     throw new TaskDefinitionError(`Task \`${name}\`: expected the factory to be a function, got ${typeof factory}`);
   }
@@ -98,7 +126,6 @@ export function task<A extends readonly unknown[], R>(
       `Task \`${name}\`: expected \`compress\` to be a boolean or a level from 0 to 9, got ${options.compress}`,
     );
   }
-  const id = options.namespace ? `${options.namespace}.${name}` : name;
   const definition = new Definition(
     name,
     id,

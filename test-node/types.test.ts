@@ -62,8 +62,8 @@ expectType<Equal<ReturnType<typeof fib>, Instance<bigint>>>();
 num('1');
 // @ts-expect-error the values of number tasks are numbers
 requires(num(1))((a: string) => a);
-// @ts-expect-error unknown task option
-task('types-bad-option', () => () => 1, { retries: 3 });
+// @ts-expect-error unknown task option (which also throws when run)
+assert.throws(() => task('types-bad-option', () => () => 1, { retries: 3 }), /unknown option `retries`/);
 
 // Events narrow on their type.
 const onEvent = (event: RunEvent) => {

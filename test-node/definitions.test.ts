@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  CheckpointError,
+  InvalidArgumentError,
+  memoryStore,
+  requires,
+  type Store,
+  TaskDefinitionError,
+  task,
+} from 'checkpoint-tool';
+import { recorder } from './helpers.js';
+
+test('task options: a misspelt or unknown option, a version that is not a string and an id too long to be a folder are errors naming the task', () => {
+  assert.throws(() => task('def-unknown', () => () => 1, { compres: true } as never), {
+    name: 'TaskDefinitionError',
+    message:
+      'Task `def-unknown`: unknown option `compres`; the options are compress, maxConcurrency, namespace, version',
+  });
+  assert.throws(() => task('def-version', () => () => 1, { version: 2 } as never), {
+    name: 'TaskDefinitionError',
+    message: 'Task `def-version`: expected `version` to be a string, got number',
+  });
+  assert.throws(() => task('def-version', () => () => 1, { version: null } as never), /got null/);
+  assert.throws(() => task('def-options', () => () => 1, null as never), TaskDefinitionError);
+  assert.throws(() => task('x'.repeat(129), () => () => 1), /at most 128 characters, got 129/);
+  assert.throws(
+    () => task('y'.repeat(100), () => () => 1, { namespace: 'z'.repeat(28) }),
+    /at most 128 characters, got 129/,
+  );
+  assert.equal(task('x'.repeat(128), () => () => 1).id.length, 128);
+});
+
+test('arguments nested deeper than the stack allows are an InvalidArgumentError naming the task', () => {
+  const t = task('def-deep', (_value: unknown) => () => 1);
+  let deep: unknown = 1;
+  for (let i = 0; i < 100_000; i++) deep = [deep];
+  assert.throws(
+    () => t(deep),
+    (error: unknown) => {
+      assert.ok(error instanceof InvalidArgumentError, String(error));
+      assert.equal(error.message, 'Task `def-deep`: args is nested too deeply; task arguments must be JSON values');
+      return true;
+    },
+  );
+});
+
+test('a store that cannot read a task’s results fails the run naming the task, and loses nothing', async () => {
+  const inner = memoryStore();
+  const part = task('def-part', (i: number) => () => i);
+  const whole = task('def-whole', () => requires(part(1), part(2))((a, b) => a + b));
+  assert.equal(await whole().run({ store: inner }), 3);
+  let broken = true;
+  const fail = (folder: string) => {
+    if (broken && folder === 'def-part')
+      throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+  };
+  // Through readMetas, and through readMeta for a store without it.
+  const batched: Store = {
+    ...inner,
+    readMetas: async (folder, keys) => {
+      fail(folder);
+      return (await inner.readMetas?.(folder, keys)) ?? [];
+    },
+  };
+  const single: Store = {
+    ...inner,
+    readMetas: undefined,
+    readMeta: async (folder, key) => {
+      fail(folder);
+      return inner.readMeta(folder, key);
+    },
+  };
+  for (const store of [batched, single]) {
+    await assert.rejects(whole().run({ store }), (error: unknown) => {
+      assert.ok(error instanceof CheckpointError, String(error));
+      assert.equal(
+        error.message,
+        'Task `def-part`: reading its cached results failed: Error: EACCES: permission denied',
+      );
+      assert.equal((error.cause as { code?: string }).code, 'EACCES');
+      return true;
+    });
+  }
+  broken = false;
+  const events = recorder();
+  assert.equal(await whole().run({ store: batched, onEvent: events.onEvent }), 3);
+  assert.deepEqual(events.labels('cached').sort(), ['def-part(1)', 'def-part(2)', 'def-whole()']);
+});
+
+test('requires in object form passes a key named __proto__ as any other', async () => {
+  const value = task('def-proto-value', (x: number) => () => x);
+  const both = task('def-proto', () =>
+    requires({ ['__proto__']: value(7), x: value(8) })((named) => Object.entries(named)),
+  );
+  assert.deepEqual(await both().run({ store: memoryStore() }), [
+    ['__proto__', 7],
+    ['x', 8],
+  ]);
+});
