@@ -42,7 +42,7 @@ export class Instance<T> {
   #number = 0;
 
   /**
-   * @internal Instances are made by calling a task, never directly. `args`, when given, is a
+   * Instances are made by calling a task, never directly. `args`, when given, is a
    * private array equal to what `key` parses to, spared the parse.
    */
   constructor(task: TaskDefinition, key: string, args?: readonly Json[]) {
