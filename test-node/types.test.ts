@@ -65,6 +65,12 @@ requires(num(1))((a: string) => a);
 // @ts-expect-error unknown task option (which also throws when run)
 assert.throws(() => task('types-bad-option', () => () => 1, { retries: 3 }), /unknown option `retries`/);
 
+// Internal members are stripped from the declarations a user's editor shows.
+// @ts-expect-error numberIn is internal
+void num(1).numberIn;
+// @ts-expect-error computation is internal
+void num(1).computation;
+
 // Events narrow on their type.
 const onEvent = (event: RunEvent) => {
   if (event.type === 'started') expectType<Equal<typeof event.worker, string>>();
