@@ -483,11 +483,14 @@ class Scheduler {
     if (emit) this.#began[j] = now();
     const duration = () => now() - (this.#began[j] as number);
     try {
-      const result = await this.#compute(j, false, this.#stamps[j]);
-      if (result === FOUND) {
+      let result = await this.#compute(j, false, this.#stamps[j]);
+      // Found stored by another run meanwhile, then gone before it was read (cleared, evicted):
+      // computed after all, a few times at most.
+      for (let attempt = 1; result === FOUND; attempt++) {
         const value = await this.#read(j);
-        if (value === MISSING) throw new CheckpointError(`${instance.label}: its stored value vanished`);
-        return value;
+        if (value !== MISSING) return value;
+        if (attempt === 3) throw new CheckpointError(`${instance.label}: its stored value vanished, three times`);
+        result = await this.#compute(j, false, this.#stamps[j]);
       }
       if (emit) this.#emit({ type: 'finished', instance, time: now(), duration: duration() });
       return result;

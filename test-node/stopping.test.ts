@@ -119,3 +119,37 @@ test('a cached value that vanished and fails when recomputed is reported failed'
   await assert.rejects(top(1).run({ store: evicting, onEvent: events.onEvent }), TaskFailedError);
   assert.deepEqual(events.labels('failed'), ['stop-vanish-leaf()', 'stop-vanish-top(1)']);
 });
+
+test('a value found stored by another run, then gone before it is read, is computed instead of failing the run', async () => {
+  const inner = memoryStore();
+  let computed = 0;
+  const leaf = task('stop-gone-leaf', () => () => ++computed * 10);
+  const top = task('stop-gone-top', (n: number) => requires(leaf())((v) => v + n));
+  assert.equal(await top(0).run({ store: inner }), 10);
+  let valueReads = 0;
+  let injected = false;
+  const store: Store = {
+    ...inner,
+    // The leaf's value cannot be read the first two times: gone, then gone again once "another run" stored it.
+    readValue: async (folder, key) =>
+      folder === 'stop-gone-leaf' && ++valueReads <= 2 ? undefined : inner.readValue(folder, key),
+    async lock(folder, key) {
+      if (folder === 'stop-gone-leaf' && !injected) {
+        injected = true;
+        const meta = await inner.readMeta(folder, key);
+        const bytes = await inner.readValue(folder, key);
+        if (meta && bytes) await inner.write(folder, key, { meta: { ...meta, stamp: 'another-run' }, value: [bytes] });
+      }
+      return async () => {};
+    },
+  };
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    assert.equal(await top(1).run({ store }), 21);
+  } finally {
+    console.warn = warn;
+  }
+  assert.equal(valueReads, 2);
+  assert.equal(computed, 2);
+});
