@@ -96,7 +96,7 @@ export class Instance<T> {
    * Discards this instance's cached result, so that it and everything downstream of it are
    * recomputed on the next run. Clearing what is not cached is not an error.
    */
-  clear(options: { store?: Store } = {}): Promise<void> {
+  clear(options: { store?: Store | undefined } = {}): Promise<void> {
     return clearInstance(this, options.store);
   }
 

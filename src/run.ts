@@ -16,12 +16,12 @@ export interface RunOptions {
    * What runs the computations. The run never closes it, so one executor serves many runs.
    * @default inProcess()
    */
-  executor?: Executor;
+  executor?: Executor | undefined;
   /**
    * Where results are cached.
    * @default the platform's store: `fsStore()` on Node.js, `idbStore()` in browsers
    */
-  store?: Store;
+  store?: Store | undefined;
   /**
    * Called with each {@link RunEvent}, in order, for progress bars, logs and live graphs.
    * @example
@@ -29,15 +29,15 @@ export interface RunOptions {
    * await total(2024).run({ onEvent: (e) => e.type === 'finished' && console.log(`${e.instance} in ${e.duration} ms`) });
    * ```
    */
-  onEvent?: (event: RunEvent) => void;
+  onEvent?: ((event: RunEvent) => void) | undefined;
   /**
    * After a failure, keep computing everything that is not downstream of it, instead of starting
    * no new work. The run still rejects at the end.
    * @default false
    */
-  keepGoing?: boolean;
+  keepGoing?: boolean | undefined;
   /** Cancels the run: no new computation starts; those running finish and are stored. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 let sharedInProcess: Executor | undefined;

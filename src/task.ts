@@ -13,17 +13,17 @@ export interface TaskOptions {
    * from 0 (fastest) to 9 (smallest). Worth it for large, repetitive outputs.
    * @default false
    */
-  compress?: boolean | number;
+  compress?: boolean | number | undefined;
   /**
    * How many instances of this task may compute at once in one run.
    * @default Infinity
    */
-  maxConcurrency?: number;
+  maxConcurrency?: number | undefined;
   /**
    * Groups tasks: the cache folder is `<namespace>.<name>`. Letters, digits, `_` and `-`.
    * @default none: the folder is `<name>`
    */
-  namespace?: string;
+  namespace?: string | undefined;
   /**
    * The version of the task's code. Changing it invalidates every result computed under another
    * version (and so everything downstream of them) on the next run.
@@ -33,7 +33,7 @@ export interface TaskOptions {
    * task('fit', (data: string) => ..., { version: '2' }) // bump after changing the computation
    * ```
    */
-  version?: string;
+  version?: string | undefined;
 }
 
 /** What a factory returns: the computation, either alone or with the instances it requires. */
@@ -55,7 +55,7 @@ export interface Task<A extends readonly unknown[], R> {
    * Discards every cached result of this task; everything downstream is recomputed on the next
    * run. Clearing a task with nothing cached is not an error.
    */
-  clear(options?: { store?: Store }): Promise<void>;
+  clear(options?: { store?: Store | undefined }): Promise<void>;
 }
 
 // No dots: the folder `namespace.name` must not be reachable from two different pairs.
@@ -138,7 +138,7 @@ export function task<A extends readonly unknown[], R>(
   const callable = Object.assign(instance, {
     taskName: name,
     id,
-    clear: (clearOptions: { store?: Store } = {}) => clearTask(id, clearOptions.store),
+    clear: (clearOptions: { store?: Store | undefined } = {}) => clearTask(id, clearOptions.store),
   });
   register({
     id,

@@ -26,9 +26,9 @@ export interface NodePoolOptions extends PoolOptions {
    * nodePool(new URL('./tasks.js', import.meta.url), { setup: new URL('./register-loader.js', import.meta.url) })
    * ```
    */
-  setup?: string | URL | readonly (string | URL)[];
+  setup?: string | URL | readonly (string | URL)[] | undefined;
   /** Memory limits of each worker; a worker that exceeds them fails its job and is replaced. */
-  resourceLimits?: ResourceLimits;
+  resourceLimits?: ResourceLimits | undefined;
 }
 
 /**

@@ -30,19 +30,19 @@ export interface PoolOptions {
    * How many workers to run at most: the most jobs running at once. Workers start on demand.
    * @default the number of cores
    */
-  size?: number;
+  size?: number | undefined;
   /**
    * Workers are named `<name>-1`, `<name>-2`...: the `worker` of `started` events.
    * @default 'worker'
    */
-  name?: string;
+  name?: string | undefined;
   /**
    * Move the buffers of inputs and results between threads instead of copying them. Turn it off
    * when a task returns a buffer that it also keeps (a table cached by its module, say), which a
    * move would leave empty in the worker.
    * @default true
    */
-  transfer?: boolean;
+  transfer?: boolean | undefined;
 }
 
 /** A started worker, as a platform makes it. */

@@ -27,13 +27,13 @@ export interface FsStoreOptions {
    * The cache root. Entries go to `<dir>/checkpoint/<namespace>.<task>/<hash>.entry`.
    * @default process.env.CP_CACHE_DIR ?? './.cache'
    */
-  dir?: string;
+  dir?: string | undefined;
   /**
    * Called once for each damaged entry found (truncated, bit-flipped, foreign or misplaced file),
    * just before it is removed; the run then computes it again.
    * @default a `console.warn` naming the entry
    */
-  onCorrupt?: (problem: CorruptEntry) => void;
+  onCorrupt?: ((problem: CorruptEntry) => void) | undefined;
 }
 
 /** A damaged entry, as reported to {@link FsStoreOptions.onCorrupt}. */
