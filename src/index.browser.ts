@@ -1,6 +1,7 @@
 /**
  * The browser entry: the shared API, with results cached in IndexedDB by default, or in memory
- * (with a warning) where IndexedDB is unavailable.
+ * (with a warning saying why) where IndexedDB is missing, fails to open, or does not open within
+ * 5 s.
  * @module
  */
 import { setDefaultStore } from './platform.js';
@@ -15,7 +16,15 @@ setDefaultStore(() =>
       return idbStore();
     },
     memoryStore,
-    'checkpoint-tool: IndexedDB is unavailable; results are cached in memory only',
+    (reason) => {
+      const problem =
+        'timeout' in reason
+          ? `did not open within ${reason.timeout / 1_000} s`
+          : typeof indexedDB === 'undefined'
+            ? 'is unavailable'
+            : `failed to open (${reason.error instanceof Error ? `${reason.error.name}: ${reason.error.message}` : String(reason.error)})`;
+      return `checkpoint-tool: IndexedDB ${problem}; results are cached in memory only`;
+    },
   ),
 );
 

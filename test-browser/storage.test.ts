@@ -1,16 +1,35 @@
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { build } from 'vite';
 import { nextRun, runAfter } from './demo-page.js';
 import { chooseGraph, chooseReference, launch, screenshotDir, serveDemo, watchConsole } from './helpers.js';
 
 let server: Awaited<ReturnType<typeof serveDemo>>;
 let browser: Browser;
+/** test-browser/idb-lab.ts, bundled as a user's app bundles the library. */
+let labBundle: string;
 
 before(async () => {
   await mkdir(screenshotDir, { recursive: true });
-  [server, browser] = await Promise.all([serveDemo(), launch()]);
+  const outDir = join(tmpdir(), `checkpoint-idb-lab-${process.pid}`);
+  const bundle = build({
+    configFile: false,
+    logLevel: 'warn',
+    root: import.meta.dirname,
+    build: {
+      outDir,
+      emptyOutDir: true,
+      target: 'es2022',
+      minify: false,
+      lib: { entry: join(import.meta.dirname, 'idb-lab.ts'), formats: ['es'], fileName: 'idb-lab' },
+    },
+  });
+  [server, browser] = await Promise.all([serveDemo(), launch(), bundle]);
+  labBundle = await readFile(join(outDir, 'idb-lab.js'), 'utf8');
 });
 after(async () => {
   await browser?.close();
@@ -141,6 +160,249 @@ describe('IndexedDB storage in Chromium, through the public API', { timeout: 120
     await page.reload();
     const reloaded = await nextRun(page, 0);
     assert.equal(reloaded.counters.computed, chooseGraph(10, 4).size);
+    await context.close();
+  });
+});
+
+/** A secure origin (Web Locks exist), served by the test itself through request interception. */
+const labOrigin = 'http://localhost:9/';
+
+/** A new browser context whose `origin` serves the lab page; `init` runs in each page first. */
+async function labContext(origin = labOrigin, init?: () => void): Promise<BrowserContext> {
+  const context = await browser.newContext();
+  // tsx keeps the names of functions in the tests' page.evaluate callbacks through esbuild's __name.
+  await context.addInitScript('globalThis.__name = (target) => target;');
+  if (init) await context.addInitScript(init);
+  await context.route(`${origin}**`, (route) =>
+    route.request().url().endsWith('.js')
+      ? route.fulfill({ contentType: 'text/javascript', body: labBundle })
+      : route.fulfill({
+          contentType: 'text/html',
+          body: '<!doctype html><script type="module" src="idb-lab.js"></script>',
+        }),
+  );
+  return context;
+}
+
+async function openIdbLab(context: BrowserContext, origin = labOrigin): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(origin);
+  await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
+  return page;
+}
+
+/** Above Chromium's largest IndexedDB record (133,169,152 serialized bytes). */
+const tooLarge = 130 * 2 ** 20;
+
+describe('idbStore in Chromium: failures, upgrades and fallbacks', { timeout: 120_000 }, () => {
+  test('a record IndexedDB refuses fails its own write, with a clear error, not those batched with it', async () => {
+    const context = await labContext();
+    const page = await openIdbLab(context);
+    const report = await page.evaluate(async (bigSize) => {
+      const store = window.checkpoint.idbStore({ dbName: 'batched' });
+      const entry = (key: string, bytes: Uint8Array) => ({
+        meta: {
+          format: 1,
+          key,
+          version: '',
+          stamp: key,
+          inputs: [],
+          encoding: 'raw',
+          size: bytes.length,
+          created: 0,
+        } as const,
+        value: [bytes],
+      });
+      const keys = Array.from({ length: 20 }, (_, i) => `[${i}]`);
+      // Issued in one tick: one batched transaction, the oversized record in the middle of it.
+      const writes = keys.map((key) => store.write('t', key, entry(key, new Uint8Array(64).fill(7))));
+      writes.splice(10, 0, store.write('t', '["big"]', entry('["big"]', new Uint8Array(bigSize))));
+      const settled = await Promise.allSettled(writes);
+      const big = settled[10] as PromiseRejectedResult;
+      return {
+        statuses: settled.map((result) => result.status),
+        error: big.reason instanceof Error ? `${big.reason.name}: ${big.reason.message}` : String(big.reason),
+        stored: (await store.keys('t')).sort(),
+        value: [...((await store.readValue('t', '[3]')) ?? [])],
+      };
+    }, tooLarge);
+    assert.deepEqual(
+      report.statuses,
+      report.statuses.map((_, i) => (i === 10 ? 'rejected' : 'fulfilled')),
+      `only the oversized write fails: ${report.error}`,
+    );
+    assert.match(report.error, /IndexedDB/);
+    assert.match(report.error, /t\("big"\)/, 'the error names the entry');
+    assert.match(report.error, /136,314,880 bytes/, 'and its size');
+    assert.match(report.error, /compress/, 'and suggests compressing it');
+    assert.doesNotMatch(report.error, /InvalidStateError/);
+    assert.equal(report.stored.length, 20, 'the small entries are stored');
+    assert.ok(!report.stored.includes('["big"]'));
+    assert.deepEqual(report.value, new Array(64).fill(7));
+    await context.close();
+  });
+
+  test('a run storing a value IndexedDB refuses fails that instance with the reason as cause', async () => {
+    const context = await labContext();
+    const page = await openIdbLab(context);
+    const failure = await page.evaluate(async (bigSize) => {
+      const { task } = window.checkpoint;
+      const sized = task('sized', (size: number) => () => new Uint8Array(size));
+      try {
+        await sized(bigSize).run();
+        return undefined;
+      } catch (error) {
+        const { name, message, cause } = error as Error;
+        return { name, message, cause: cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause) };
+      }
+    }, tooLarge);
+    assert.equal(failure?.name, 'TaskFailedError');
+    assert.match(failure?.cause ?? '', /IndexedDB refused.*sized\(136314880\).*compress/s);
+    await context.close();
+  });
+
+  test('opens a store missing from an existing database by upgrading it, also under another open connection', async () => {
+    const context = await labContext();
+    const page = await openIdbLab(context);
+    const report = await page.evaluate(async () => {
+      const { idbStore } = window.checkpoint;
+      const entry = (key: string) => ({
+        meta: { format: 1, key, version: '', stamp: key, inputs: [], encoding: 'raw', size: 1, created: 0 } as const,
+        value: [Uint8Array.of(1)],
+      });
+      const entries = idbStore({ dbName: 'upgraded' });
+      await entries.write('t', '[1]', entry('[1]'));
+      // The database exists, without a 'custom' store; `entries` keeps its connection open.
+      const custom = idbStore({ dbName: 'upgraded', storeName: 'custom' });
+      await custom.write('t', '[2]', entry('[2]'));
+      await entries.write('t', '[3]', entry('[3]'));
+      return { custom: await custom.keys('t'), entries: (await entries.keys('t')).sort() };
+    });
+    assert.deepEqual(report, { custom: ['[2]'], entries: ['[1]', '[3]'] });
+    await context.close();
+  });
+
+  test('the default store adds its object store to a database named checkpoint made by other code', async () => {
+    const context = await labContext(labOrigin, () => {
+      const request = indexedDB.open('checkpoint', 3);
+      request.onupgradeneeded = () => request.result.createObjectStore('other');
+      request.onsuccess = () => request.result.close();
+    });
+    const page = await openIdbLab(context);
+    const seen = watchConsole(page);
+    const run = () =>
+      page.evaluate(async () => {
+        const double = window.checkpoint.task('double', (x: number) => () => 2 * x);
+        const events: string[] = [];
+        const value = await double(21).run({ onEvent: (event) => events.push(event.type) });
+        return { value, events };
+      });
+    assert.deepEqual((await run()).events.includes('finished'), true);
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
+    const again = await run();
+    assert.equal(again.value, 42);
+    assert.ok(again.events.includes('cached') && !again.events.includes('started'), 'read from IndexedDB');
+    assert.deepEqual(seen.warnings, []);
+    await context.close();
+  });
+
+  test('falls back to memory, with a warning, when IndexedDB never opens', { timeout: 30_000 }, async () => {
+    const context = await labContext(labOrigin, () => {
+      // As a Safari bug once did: a request that never succeeds nor fails.
+      IDBFactory.prototype.open = () => new EventTarget() as IDBOpenDBRequest;
+    });
+    const page = await openIdbLab(context);
+    const seen = watchConsole(page);
+    const value = await page.evaluate(() => {
+      const triple = window.checkpoint.task('triple', (x: number) => () => 3 * x);
+      return triple(5).run();
+    });
+    assert.equal(value, 15);
+    assert.ok(
+      seen.warnings.some((warning) => /IndexedDB did not open within \d+ s.*memory/.test(warning)),
+      `a warning says why: ${JSON.stringify(seen.warnings)}`,
+    );
+    await context.close();
+  });
+
+  test('falls back to memory with a warning saying why IndexedDB failed to open', async () => {
+    const context = await labContext(labOrigin, () => {
+      IDBFactory.prototype.open = () => {
+        const request = {
+          error: new DOMException('The user denied it', 'SecurityError'),
+        } as unknown as IDBOpenDBRequest;
+        setTimeout(() => request.onerror?.(new Event('error')));
+        return request;
+      };
+    });
+    const page = await openIdbLab(context);
+    const seen = watchConsole(page);
+    const value = await page.evaluate(() => {
+      const half = window.checkpoint.task('half', (x: number) => () => x / 2);
+      return half(5).run();
+    });
+    assert.equal(value, 2.5);
+    assert.ok(
+      seen.warnings.some((warning) =>
+        /IndexedDB failed to open \(SecurityError: The user denied it\); results are cached in memory only/.test(
+          warning,
+        ),
+      ),
+      JSON.stringify(seen.warnings),
+    );
+    await context.close();
+  });
+
+  test('waits for an IndexedDB that opens slowly, and uses it', async () => {
+    const context = await labContext(labOrigin, () => {
+      // Every open succeeds 2 s late (a busy disk, say).
+      const open = IDBFactory.prototype.open;
+      IDBFactory.prototype.open = function (this: IDBFactory, ...args: Parameters<IDBFactory['open']>) {
+        const request = open.apply(this, args);
+        request.addEventListener('success', (event) => {
+          if (!event.isTrusted) return;
+          event.stopImmediatePropagation();
+          setTimeout(() => request.dispatchEvent(new Event('success')), 2_000);
+        });
+        return request;
+      };
+    });
+    const page = await openIdbLab(context);
+    const seen = watchConsole(page);
+    const run = () =>
+      page.evaluate(async () => {
+        const square = window.checkpoint.task('square', (x: number) => () => x * x);
+        const events: string[] = [];
+        await square(9).run({ onEvent: (event) => events.push(event.type) });
+        return events;
+      });
+    assert.ok((await run()).includes('started'));
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
+    assert.ok((await run()).includes('cached'), 'stored in IndexedDB, read after a reload');
+    assert.deepEqual(seen.warnings, []);
+    await context.close();
+  });
+
+  test('warns once where Web Locks are missing (not a secure context)', async () => {
+    const insecure = 'http://checkpoint-lab.test/';
+    const context = await labContext(insecure);
+    const page = await openIdbLab(context, insecure);
+    const seen = watchConsole(page);
+    const locks = await page.evaluate(async () => {
+      const { idbStore, task } = window.checkpoint;
+      const store = idbStore({ dbName: 'insecure' });
+      const add = task('add', (x: number) => () => x + 1);
+      await add(1).run({ store });
+      await add(2).run({ store });
+      await add(3).run({ store: idbStore({ dbName: 'insecure-too' }) });
+      return typeof navigator.locks;
+    });
+    assert.equal(locks, 'undefined', 'plain http on another host has no Web Locks');
+    const warnings = seen.warnings.filter((warning) => /Web Locks/.test(warning));
+    assert.equal(warnings.length, 1, JSON.stringify(seen.warnings));
+    assert.match(warnings[0] ?? '', /secure context.*compute/);
     await context.close();
   });
 });

@@ -1,23 +1,42 @@
 import type { Store } from './types.js';
 
+/** Why the primary store is not used: what its check threw, or how long it went unanswered (ms). */
+export type FallbackReason = { readonly error: unknown } | { readonly timeout: number };
+
 /**
- * A store that uses `primary` if it works, else `fallback()`, with a warning. Whether it works is
- * found once, on first use, by listing an empty folder: IndexedDB that is missing, blocked or
- * failing to open (some private windows) shows there, before any result is at stake.
+ * A store that uses `primary` if it works, else `fallback()`, with the warning `warning` makes.
+ * Whether it works is found once, on first use, by listing an empty folder: IndexedDB that is
+ * missing, blocked or failing to open (some private windows) shows there, before any result is at
+ * stake. A check that has not settled after `patience` ms (an open that never settles, as a Safari
+ * bug once did) counts as failed, for the life of this store; a slower one is waited for that long.
  */
-export function withFallback(primary: () => Store, fallback: () => Store, warning: string): Store {
+export function withFallback(
+  primary: () => Store,
+  fallback: () => Store,
+  warning: (reason: FallbackReason) => string,
+  patience = 5_000,
+): Store {
   let active: Promise<Store> | undefined;
+  const check = async (): Promise<Store> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const candidate = primary();
+      const probe = candidate.keys('checkpoint-tool-probe');
+      const late = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, patience);
+      });
+      if ((await Promise.race([probe, late])) !== undefined) return candidate;
+      probe.catch(() => {}); // settling after the verdict, if ever, changes nothing
+      console.warn(warning({ timeout: patience }));
+    } catch (error) {
+      console.warn(warning({ error }));
+    } finally {
+      clearTimeout(timer);
+    }
+    return fallback();
+  };
   const store = () => {
-    active ??= (async () => {
-      try {
-        const candidate = primary();
-        await candidate.keys('checkpoint-tool-probe');
-        return candidate;
-      } catch (error) {
-        console.warn(`${warning} (${error instanceof Error ? `${error.name}: ${error.message}` : String(error)})`);
-        return fallback();
-      }
-    })();
+    active ??= check();
     return active;
   };
   return {

@@ -38,28 +38,48 @@ interface Pending<T> {
 
 /**
  * Writes records, each call's records in the same readwrite transaction (atomic together), and
- * resolves only once that transaction has completed. When it fails, every write of it rejects
- * with its error (QuotaExceededError, say): none is ever reported stored that was not.
+ * resolves only once that transaction has completed. When a shared transaction fails, each of its
+ * writes is tried again in a transaction of its own, so that a record the browser refuses (too
+ * large, over quota) fails its own write only; a write rejects with the browser's reason, and none
+ * is ever reported stored that was not.
  */
 export function batchedWrites(db: () => UseStore): (records: [IDBValidKey, unknown][]) => Promise<void> {
   const push = inTurns<Pending<[IDBValidKey, unknown][]>>(async (batch) => {
+    const [only] = batch;
     try {
-      await db()('readwrite', (store) => {
-        try {
-          for (const { records } of batch) for (const [key, value] of records) store.put(value, key);
-        } catch (error) {
-          // A record that cannot be cloned: nothing of the batch may be committed.
-          store.transaction.abort();
-          throw error;
-        }
-        return promisifyRequest(store.transaction);
-      });
+      await putAll(db, only && batch.length === 1 ? only.records : batch.flatMap((write) => write.records));
       for (const write of batch) write.done([]);
     } catch (error) {
-      for (const write of batch) write.failed(error);
+      if (only && batch.length === 1) return only.failed(error);
+      await Promise.all(batch.map((write) => putAll(db, write.records).then(() => write.done([]), write.failed)));
     }
   });
   return (records) => new Promise((done, failed) => push({ records, done: () => done(), failed }));
+}
+
+/**
+ * Puts records in one readwrite transaction, resolving once it has completed, else rejecting with
+ * the reason: the transaction's own error when the browser aborted it (a record too large stops
+ * it at its `put`, and the next `put` then only throws TransactionInactiveError).
+ */
+function putAll(db: () => UseStore, records: [IDBValidKey, unknown][]): Promise<void> {
+  return db()('readwrite', (store) => {
+    const transaction = store.transaction;
+    const completed = promisifyRequest(transaction);
+    try {
+      for (const [key, value] of records) store.put(value, key);
+    } catch (error) {
+      // A record that cannot be cloned: nothing may be committed (abort() throws if it is over).
+      try {
+        transaction.abort();
+      } catch {}
+      return completed.then(
+        () => Promise.reject(error),
+        () => Promise.reject(transaction.error ?? error),
+      );
+    }
+    return completed;
+  });
 }
 
 /**

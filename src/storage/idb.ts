@@ -1,7 +1,14 @@
 import { delMany, promisifyRequest, type UseStore } from 'idb-keyval';
+import { CheckpointError } from '../errors.js';
 import { crc32 } from './crc32.js';
 import { batchedReads, batchedWrites } from './idb-batches.js';
 import type { EntryMeta, Store } from './types.js';
+
+/** The largest record Chromium stores: its serialized key and value (`max=133169152`). */
+const CHROMIUM_RECORD_LIMIT = 133_169_152;
+
+/** Whether this page has warned that Web Locks are missing. */
+let warnedNoLocks = false;
 
 /** Options of {@link idbStore}. */
 export interface IdbStoreOptions {
@@ -25,14 +32,18 @@ export interface IdbStoreOptions {
  * more than a record. A write resolves once its transaction has completed. The database is opened on
  * first use, and closed when another tab deletes or upgrades it. An entry whose records do not
  * match (written by other code, or half evicted) is reported with a warning and removed, so it is
- * computed again. Where the Web Locks API exists, tabs running the same graph compute each
- * instance once.
+ * computed again. Where the Web Locks API exists (secure contexts: https, localhost), tabs running
+ * the same graph compute each instance once; elsewhere it warns once, as tabs may then compute an
+ * instance each. A database that exists without the object store is upgraded to add it.
+ * A value is copied into one record with its checksum; Chromium refuses records over about 127
+ * MiB, which fails that entry's write with an error that says so (compress such values).
  */
 export function idbStore(options: IdbStoreOptions = {}): Store {
   const dbName = options.dbName ?? 'checkpoint';
   const storeName = options.storeName ?? 'entries';
   let database: UseStore | undefined;
   const db = () => {
+    if (!database) warnIfNoLocks();
     database ??= connect(dbName, storeName);
     return database;
   };
@@ -118,7 +129,9 @@ export function idbStore(options: IdbStoreOptions = {}): Store {
       return write([
         [['v', folder, key], record],
         [['m', folder, key], meta],
-      ]);
+      ]).catch((error: unknown) => {
+        throw tooLarge(error, record.length) ? refused(error, dbName, folder, key, meta.size) : error;
+      });
     },
     delete: remove,
     clear(folder) {
@@ -146,9 +159,7 @@ function connect(dbName: string, storeName: string): UseStore {
   let connection: Promise<IDBDatabase> | undefined;
   const open = () => {
     if (connection) return connection;
-    const request = indexedDB.open(dbName);
-    request.onupgradeneeded = () => request.result.createObjectStore(storeName);
-    const opened = promisifyRequest(request);
+    const opened = openWithStore(dbName, storeName);
     const forget = () => {
       if (connection === opened) connection = undefined;
     };
@@ -175,6 +186,70 @@ function connect(dbName: string, storeName: string): UseStore {
     }
     return callback(transaction.objectStore(storeName));
   };
+}
+
+/**
+ * Opens the database, with `storeName` in it. A database that exists without that store (made by
+ * other code, or by an `idbStore` of another `storeName`) is upgraded to its next version to add
+ * it: this library's connections in other tabs close when asked to; a connection of other code
+ * that stays open delays the upgrade, with a warning, until it closes.
+ */
+async function openWithStore(dbName: string, storeName: string): Promise<IDBDatabase> {
+  let version: number | undefined;
+  for (let attempt = 1; ; attempt++) {
+    const request = version === undefined ? indexedDB.open(dbName) : indexedDB.open(dbName, version);
+    request.onupgradeneeded = () => {
+      if (!request.result.objectStoreNames.contains(storeName)) request.result.createObjectStore(storeName);
+    };
+    request.onblocked = () =>
+      console.warn(
+        `checkpoint-tool: IndexedDB ${dbName} is open elsewhere (another tab, or other code) and not closed when asked to; the object store ${storeName} is added once it is`,
+      );
+    let database: IDBDatabase;
+    try {
+      database = await promisifyRequest(request);
+    } catch (error) {
+      // Upgraded past `version` by another tab meanwhile: look again.
+      const passed = error instanceof DOMException && error.name === 'VersionError';
+      if (!passed || version === undefined || attempt >= 8) throw error;
+      version = undefined;
+      continue;
+    }
+    if (database.objectStoreNames.contains(storeName)) return database;
+    database.close();
+    if (attempt >= 8) {
+      throw new CheckpointError(`IndexedDB ${dbName} lost its object store ${storeName} each of 8 times it was added`);
+    }
+    version = database.version + 1;
+  }
+}
+
+/** Warns, once per page, where tabs cannot share the work: no Web Locks outside secure contexts. */
+function warnIfNoLocks(): void {
+  // Browsers only (Node has no isSecureContext, and no tabs).
+  if (globalThis.navigator?.locks || typeof globalThis.isSecureContext !== 'boolean' || warnedNoLocks) return;
+  warnedNoLocks = true;
+  const why = globalThis.isSecureContext
+    ? 'in this browser'
+    : '(it exists only in secure contexts: https, or localhost)';
+  console.warn(
+    `checkpoint-tool: the Web Locks API is unavailable ${why}, so tabs running the same graph at once may each compute the same instances`,
+  );
+}
+
+/** Whether a write failed because IndexedDB refuses a record of `length` bytes. */
+function tooLarge(error: unknown, length: number): boolean {
+  if (!(error instanceof Error)) return false;
+  return /too large/i.test(error.message) || (error.name === 'UnknownError' && length >= CHROMIUM_RECORD_LIMIT - 1_024);
+}
+
+/** The error of an entry whose value record IndexedDB refused as too large. */
+function refused(error: unknown, dbName: string, folder: string, key: string, size: number): CheckpointError {
+  const mib = (size / 2 ** 20).toFixed(1);
+  return new CheckpointError(
+    `IndexedDB refused the value of ${folder}(${key.slice(1, -1)}) in ${dbName}: ${size.toLocaleString('en-US')} bytes (${mib} MiB) in one record, more than the browser stores (Chromium: about 127 MiB). Compress the task's output (its \`compress\` option) or return a smaller value`,
+    { cause: error },
+  );
 }
 
 /** Whether a metadata record is an {@link EntryMeta} of this library for `key`. */
