@@ -4,6 +4,7 @@ import { joinPieces } from '../storage/pieces.js';
 import { loadValue, type ReferenceAnnotations } from './references.js';
 import { registerTransformers } from './transformers.js';
 import { findUnstorable } from './unstorable.js';
+import { viewTypes } from './views.js';
 
 /**
  * The superjson instance that stores task results. Register your own classes on it (not on the
@@ -27,21 +28,6 @@ let sections: { views: ArrayBufferView[]; length: number } | undefined;
 let loaded: Uint8Array | undefined;
 
 type Placeholder = { o: number; n: number };
-type ViewConstructor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => ArrayBufferView;
-const viewTypes: Record<string, ViewConstructor & { BYTES_PER_ELEMENT?: number }> = {
-  Int8Array,
-  Uint8Array,
-  Uint8ClampedArray,
-  Int16Array,
-  Uint16Array,
-  Int32Array,
-  Uint32Array,
-  Float32Array,
-  Float64Array,
-  BigInt64Array,
-  BigUint64Array,
-  DataView,
-};
 
 function addSection(bytes: ArrayBufferView): Placeholder {
   if (!sections) throw new SerializationError('binary values can only be stored through checkpoint-tool');

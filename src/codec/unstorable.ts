@@ -1,5 +1,6 @@
 import type SuperJSON from 'superjson';
 import { holdsObjects, isStoredError } from './transformers.js';
+import { viewTypes } from './views.js';
 
 /**
  * Finds a value superjson would store lossily or not at all: functions, symbols, class instances
@@ -85,21 +86,6 @@ function className(value: object): string {
   return value.constructor?.name || 'an unknown class';
 }
 
-const bases = [
-  Int8Array,
-  Uint8Array,
-  Uint8ClampedArray,
-  Int16Array,
-  Uint16Array,
-  Int32Array,
-  Uint32Array,
-  Float32Array,
-  Float64Array,
-  BigInt64Array,
-  BigUint64Array,
-  DataView,
-];
-
 function baseName(value: object): string {
-  return bases.find((base) => value instanceof base)?.name ?? 'ArrayBuffer';
+  return Object.values(viewTypes).find((base) => value instanceof base)?.name ?? 'ArrayBuffer';
 }
