@@ -5,8 +5,9 @@
  */
 import { AbortError, type RunEvent } from 'checkpoint-tool/browser';
 import { describeNode, type GraphNode, GraphView } from './graph-view.js';
+import { cacheIsPersistent } from './storage-check.js';
 import { choose, type DemoSettings } from './tasks.js';
-import { readHash, writeHash } from './url-state.js';
+import { accepts, readHash, writeHash } from './url-state.js';
 import { createPool, type DemoPool } from './workers.js';
 
 const byId = <T extends Element = HTMLElement>(id: string) => document.getElementById(id) as unknown as T;
@@ -95,8 +96,21 @@ function request(action?: () => Promise<void>): Promise<void> {
 
 let runs = 0;
 let started = 0;
-let count = { total: 0, computed: 0, cached: 0, failed: 0 };
 let ticking = 0;
+let repainted = 0;
+
+/**
+ * The counters, from each instance's last state: an instance whose cached value turns out to be
+ * unreadable is reported `cached`, then computed again (`started`, `finished`), and counts once,
+ * as computed.
+ */
+function count(): { total: number; computed: number; cached: number; failed: number } {
+  const total = { total: view.nodes.length, computed: 0, cached: 0, failed: 0 };
+  for (const node of view.nodes) {
+    if (node.state === 'computed' || node.state === 'cached' || node.state === 'failed') total[node.state]++;
+  }
+  return total;
+}
 
 async function runOnce(): Promise<void> {
   const n = Number(nInput.value);
@@ -139,7 +153,6 @@ async function runOnce(): Promise<void> {
     if (!node) return;
     if (event.type === 'cached') {
       node.state = 'cached';
-      count.cached++;
     } else if (event.type === 'started') {
       node.state = 'running';
       node.worker = event.worker;
@@ -149,9 +162,7 @@ async function runOnce(): Promise<void> {
     } else {
       node.state = event.type === 'finished' ? 'computed' : event.type;
       if (event.type !== 'skipped') node.duration = event.duration;
-      if (event.type === 'finished') count.computed++;
       if (event.type === 'failed') {
-        count.failed++;
         const cause = event.error.cause;
         node.error = cause instanceof Error ? `${cause.name}: ${cause.message}` : event.error.message;
       }
@@ -167,7 +178,6 @@ async function runOnce(): Promise<void> {
 
   document.body.dataset.state = 'running';
   errorBox.hidden = true;
-  count = { total: 0, computed: 0, cached: 0, failed: 0 };
   started = performance.now();
   result.textContent = `Computing choose(${n}, ${k})…`;
   delete result.dataset.value;
@@ -189,31 +199,37 @@ async function runOnce(): Promise<void> {
   } finally {
     if (!signal.aborted) {
       show();
-      count.total = planned.length;
       const time = (performance.now() - started) / 1000;
       render(time);
       view.flush();
-      summary.textContent = `${result.textContent}. ${count.total} instances: ${count.computed} computed, ${count.cached} from the cache${count.failed ? `, ${count.failed} failed` : ''}, in ${time.toFixed(2)} s.`;
+      const { total, computed, cached, failed } = count();
+      summary.textContent = `${result.textContent}. ${total} instances: ${computed} computed, ${cached} from the cache${failed ? `, ${failed} failed` : ''}, in ${time.toFixed(2)} s.`;
       document.body.dataset.state = 'idle';
       document.body.dataset.runs = String(++runs);
     }
   }
 }
 
+// The counters, the time and the workers are redrawn at the graph's pace: every frame for a small
+// graph, less often for a large one.
 function tick(): void {
   if (ticking) return;
   ticking = requestAnimationFrame(() => {
     ticking = 0;
     // A frame that comes after the run ended must not overwrite its final figures.
     if (document.body.dataset.state !== 'running') return;
-    render((performance.now() - started) / 1000);
+    const now = performance.now();
+    if (now - repainted >= view.interval) {
+      repainted = now;
+      render((now - started) / 1000);
+    }
     tick();
   });
 }
 
 function render(seconds: number): void {
-  count.total = view.nodes.length;
-  for (const key of ['total', 'computed', 'cached', 'failed'] as const) counters[key].textContent = String(count[key]);
+  const shown = count();
+  for (const key of ['total', 'computed', 'cached', 'failed'] as const) counters[key].textContent = String(shown[key]);
   counters.time.textContent = `${seconds.toFixed(2)} s`;
   if (infoNode) info.textContent = describeNode(infoNode, workerNumber);
   workerList.replaceChildren(
@@ -237,7 +253,10 @@ const fields = { n: nInput, k: kInput, delay: delayInput, workers: workersInput 
 
 form.addEventListener('submit', (event) => {
   event.preventDefault();
-  if (!form.reportValidity()) return;
+  // The same check as for a value from the URL's hash.
+  const refused = Object.values(fields).find((field) => !accepts(field, field.value));
+  if (refused) return void refused.reportValidity();
+  byId('hash-notice').hidden = true;
   writeHash(fields, broken);
   request();
 });
@@ -257,11 +276,22 @@ breakButton.addEventListener('click', () => {
   breakButton.setAttribute('aria-pressed', String(pressed));
 });
 
-if (typeof indexedDB === 'undefined') byId('no-idb').hidden = false;
+// The library falls back to memory (with a console warning) where IndexedDB is missing or fails to
+// open; the page finds out the same way, while the first run starts, and says so.
+void cacheIsPersistent().then((persistent) => {
+  if (persistent) return;
+  byId('no-idb').hidden = false;
+  byId('cache-place').textContent = 'cached in memory, for this page only (IndexedDB is unavailable here)';
+});
 if (import.meta.env.PROD && 'serviceWorker' in navigator) {
   navigator.serviceWorker.register('./sw.js').catch((error) => console.warn('Offline mode unavailable:', error));
 }
-readHash(fields, broken);
+const refused = readHash(fields, broken);
+if (refused.length > 0) {
+  const notice = byId('hash-notice');
+  notice.textContent = `Settings from the link that the form would refuse were replaced by the defaults: ${refused.join('; ')}.`;
+  notice.hidden = false;
+}
 delayOutput.value = `${delayInput.value} ms`;
 showBroken();
 request();

@@ -68,3 +68,44 @@ const readScript = `(() => {
 export function readRun(page: Page): Promise<RunView> {
   return page.evaluate(readScript) as Promise<RunView>;
 }
+
+/** Deletes the stored values (not the metadata) of these `choose` instances from the demo's IndexedDB. */
+export function deleteValues(page: Page, args: [number, number][]): Promise<void> {
+  return page.evaluate(
+    (keys) =>
+      new Promise<void>((resolve, reject) => {
+        const request = indexedDB.open('checkpoint');
+        request.onerror = () => reject(request.error);
+        request.onsuccess = () => {
+          const transaction = request.result.transaction('entries', 'readwrite');
+          for (const key of keys) transaction.objectStore('entries').delete(['v', 'choose', key]);
+          transaction.oncomplete = () => {
+            request.result.close();
+            resolve();
+          };
+          transaction.onerror = () => reject(transaction.error);
+        };
+      }),
+    args.map(([n, k]) => `[${n},${k}]`),
+  );
+}
+
+// Source text, for the same reason as readScript. WCAG 2 contrast of an element's text against the
+// first opaque background behind it (the demo's backgrounds are opaque colours, never images).
+const contrastScript = `((selector) => {
+  const rgb = (color) => (color.match(/[\\d.]+/g) ?? []).map(Number);
+  const luminance = (color) => {
+    const [r, g, b] = rgb(color).map((c) => c / 255).map((c) => (c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const element = document.querySelector(selector);
+  let behind = element;
+  while (behind && (rgb(getComputedStyle(behind).backgroundColor)[3] ?? 1) === 0) behind = behind.parentElement;
+  const [light, dark] = [luminance(getComputedStyle(element).color), luminance(getComputedStyle(behind ?? document.documentElement).backgroundColor)].sort((a, b) => b - a);
+  return (light + 0.05) / (dark + 0.05);
+})`;
+
+/** The contrast ratio of an element's text against its background, as WCAG 2 defines it. */
+export function contrast(page: Page, selector: string): Promise<number> {
+  return page.evaluate(`${contrastScript}(${JSON.stringify(selector)})`) as Promise<number>;
+}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { compute, nextRun, runAfter } from './demo-page.js';
+import { compute, contrast, deleteValues, nextRun, runAfter } from './demo-page.js';
 import {
   chooseDownstream,
   chooseGraph,
@@ -99,6 +99,104 @@ describe('the choose(n, k) demo', { timeout: 150_000 }, () => {
     assert.equal(all.value, expected);
     assert.deepEqual(all.counters, { total: graph.size, computed: graph.size, cached: 0, failed: 0 });
     assert.deepEqual(seen.errors, []);
+    await context.close();
+  });
+
+  test('counts an instance whose cached value vanished once, as computed', async () => {
+    const graph = chooseGraph(8, 4);
+    const { context, page, seen } = await openDemo('n=8&k=4&delay=0&workers=2');
+    await nextRun(page, 0);
+    await deleteValues(page, [
+      [8, 4],
+      [7, 3],
+    ]);
+    await page.reload();
+    // The library reports both `cached` (their metadata is there), then computes them again.
+    const shown = await nextRun(page, 0);
+    assert.equal(shown.value, '70');
+    assert.deepEqual(sorted(shown.computed), ['choose(7,3)', 'choose(8,4)']);
+    assert.deepEqual(shown.counters, { total: graph.size, computed: 2, cached: graph.size - 2, failed: 0 });
+    assert.match(
+      (await page.textContent('#summary')) ?? '',
+      new RegExp(`${graph.size} instances: 2 computed, ${graph.size - 2} from the cache,`),
+    );
+    assert.deepEqual(seen.errors, []);
+    await context.close();
+  });
+
+  test('a link with values the form refuses runs with the defaults instead, and says so', async () => {
+    const context = await browser.newContext();
+    for (const [hash, value, url, refused] of [
+      ['n=abc&k=2&delay=0&workers=5', '120', '#n=16&k=2&delay=0&workers=4', /n=abc.*workers=5/],
+      ['n=300&k=3&delay=9999&workers=2', '560', '#n=16&k=3&delay=60&workers=2', /n=300 \(.+\).*delay=9999/],
+      ['n=8.5&k=-3&delay=0&workers=1', '12870', '#n=16&k=8&delay=0&workers=1', /n=8\.5 \(.+\).*k=-3 \(.+\)/],
+    ] as const) {
+      const page = await context.newPage();
+      await page.goto(`${server.url}#${hash}`);
+      const shown = await nextRun(page, 0);
+      assert.equal(shown.value, value, hash);
+      assert.equal(new URL(page.url()).hash, url, 'the hash says what ran');
+      assert.ok(await page.isVisible('#hash-notice'));
+      assert.match((await page.textContent('#hash-notice')) ?? '', refused);
+      await page.close();
+    }
+    // A valid link shows no notice.
+    const page = await context.newPage();
+    await page.goto(`${server.url}#n=3&k=1&delay=0&workers=8`);
+    assert.equal((await nextRun(page, 0)).value, '3');
+    assert.equal(await page.isVisible('#hash-notice'), false);
+    assert.equal(new URL(page.url()).hash, '#n=3&k=1&delay=0&workers=8');
+    await context.close();
+  });
+
+  test('says results are kept in memory when IndexedDB exists but fails to open', async () => {
+    const context = await browser.newContext();
+    // As in some private windows: the API is there, opening a database throws.
+    await context.addInitScript(() => {
+      indexedDB.open = () => {
+        throw new DOMException(
+          'A mutation operation was attempted on a database that did not allow mutations.',
+          'InvalidStateError',
+        );
+      };
+    });
+    const page = await context.newPage();
+    const seen = watchConsole(page);
+    await page.goto(`${server.url}#n=6&k=3&delay=0&workers=2`);
+    assert.equal((await nextRun(page, 0)).value, '20');
+    await page.waitForSelector('#no-idb', { state: 'visible', timeout: 10_000 });
+    assert.match((await page.textContent('header')) ?? '', /cached in memory, for this page only/);
+    assert.ok(
+      seen.warnings.some((warning) => /^checkpoint-tool: IndexedDB .*results are cached in memory only/.test(warning)),
+      'the library fell back',
+    );
+    await context.close();
+  });
+
+  test('draws text with a contrast of at least 4.5:1, light and dark', async () => {
+    const { context, page } = await openDemo('n=2&k=1&delay=0');
+    await nextRun(page, 0);
+    for (const colorScheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme });
+      for (const selector of ['#clear-all', '#broken-list', '#compute', '.counters dt']) {
+        const ratio = await contrast(page, selector);
+        assert.ok(ratio >= 4.5, `${selector} in ${colorScheme}: ${ratio.toFixed(2)}:1`);
+      }
+    }
+    await context.close();
+  });
+
+  test('a large graph is not animated, so that it is repainted only when a state changes', async () => {
+    // Past 300 instances (here 441) every repaint costs a redraw of the whole graph.
+    const { context, page } = await openDemo('n=40&k=20&delay=500&workers=2');
+    await page.waitForSelector('#graph .node[data-state="running"]');
+    assert.deepEqual(
+      await page.evaluate(() =>
+        document.getAnimations().map((animation) => (animation as CSSAnimation).animationName ?? 'transition'),
+      ),
+      [],
+    );
+    await compute(page, 2, 1); // cancels the long run
     await context.close();
   });
 
