@@ -203,7 +203,7 @@ async function runOnce(): Promise<void> {
       render(time);
       view.flush();
       const { total, computed, cached, failed } = count();
-      summary.textContent = `${result.textContent}. ${total} instances: ${computed} computed, ${cached} from the cache${failed ? `, ${failed} failed` : ''}, in ${time.toFixed(2)} s.`;
+      summary.textContent = `${result.textContent}. ${total} instance${total === 1 ? '' : 's'}: ${computed} computed, ${cached} from the cache${failed ? `, ${failed} failed` : ''}, in ${time.toFixed(2)} s.`;
       document.body.dataset.state = 'idle';
       document.body.dataset.runs = String(++runs);
     }
