@@ -16,12 +16,12 @@ export interface IdbStoreOptions {
    * Name of the IndexedDB database.
    * @default 'checkpoint'
    */
-  dbName?: string;
+  dbName?: string | undefined;
   /**
    * Name of the object store in that database.
    * @default 'entries'
    */
-  storeName?: string;
+  storeName?: string | undefined;
 }
 
 /**
