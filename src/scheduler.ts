@@ -89,9 +89,8 @@ class Scheduler {
   readonly #failures: TaskFailedError[] = [];
   /** What the first listener that threw threw, as the run's error. */
   #listenerError: CheckpointError | undefined;
-  /** Resolves once the run stops: nodes waiting for a lock stop waiting. */
-  readonly #stopped: Promise<typeof STOPPED>;
-  #wake!: () => void;
+  /** What the nodes waiting for their lock do when the run stops: stop waiting. */
+  readonly #onStop = new Set<() => void>();
   readonly #stampPrefix = randomHex(12);
   #stampCount = 0;
   #running = 0;
@@ -117,9 +116,6 @@ class Scheduler {
     this.#began = new Float64Array(context.emit ? n : 0);
     this.done = new Promise((resolve, reject) => {
       this.#settle = { resolve, reject };
-    });
-    this.#stopped = new Promise((resolve) => {
-      this.#wake = () => resolve(STOPPED);
     });
     const time = context.now();
     if (context.emit) for (const instance of this.#nodes) this.#emit({ type: 'planned', instance, time });
@@ -267,7 +263,31 @@ class Scheduler {
 
   #setStopping(): void {
     this.#stopping = true;
-    this.#wake();
+    for (const stop of this.#onStop) stop();
+    this.#onStop.clear();
+  }
+
+  /**
+   * `promise`, or {@link STOPPED} as soon as the run stops while it is pending. Nothing of the
+   * wait is kept once it settles (a race with one promise of the run's end would keep a reaction
+   * per node until the end).
+   */
+  #untilStopped<T>(promise: Promise<T>): Promise<T | typeof STOPPED> {
+    if (this.#stopping) return Promise.resolve(STOPPED);
+    return new Promise((resolve, reject) => {
+      const stop = () => resolve(STOPPED);
+      this.#onStop.add(stop);
+      promise.then(
+        (value) => {
+          this.#onStop.delete(stop);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.#onStop.delete(stop);
+          reject(error);
+        },
+      );
+    });
   }
 
   #ended(lane: Lane, i: number): void {
@@ -293,7 +313,7 @@ class Scheduler {
         : this.#computeFrom(i, inputs, moving);
     }
     const locked = Promise.resolve(store.lock(instance.task.id, instance.key));
-    return Promise.race([locked, this.#stopped]).then(async (unlock) => {
+    return this.#untilStopped(locked).then(async (unlock) => {
       if (unlock === STOPPED) {
         // The run stopped while this node waited for its lock: released as soon as it is taken.
         locked.then(
