@@ -78,6 +78,23 @@ test("only this library's AbortError comes back as it; another error named Abort
   assert.equal(lookalike.message, 'gave up retrying');
 });
 
+test("this library's errors without a class of their own in the wire come back as CheckpointErrors, named as they were", async () => {
+  const [nested, inMain] = await causes('nested');
+  assert.ok(inMain instanceof TaskFailedError);
+  assert.ok(nested instanceof CheckpointError, `came back as ${nested}`);
+  assert.equal(nested.name, 'TaskFailedError');
+  assert.equal(nested.message, inMain.message);
+  assert.equal((nested as CheckpointError & { task?: string }).task, 'inner');
+  assert.ok(nested.cause instanceof RangeError);
+});
+
+test('an error that is its own cause comes back with its message, the loop cut', async () => {
+  const [looping] = await causes('self-cause');
+  assert.ok(looping instanceof Error, `came back as ${looping}`);
+  assert.equal(looping.message, 'its own cause');
+  assert.equal(looping.cause, 'Error: its own cause');
+});
+
 test("a run cancelled while a worker's fetch aborts reports that instance failed, not skipped", async () => {
   const gate = new BroadcastChannel(`gate-${Math.random()}`);
   const waiting = new Promise<void>((resolve) => {

@@ -198,13 +198,17 @@ const ownErrors: Record<string, new (message: string) => Error> = {
 };
 const ownKeys = new Set(['name', 'message', 'stack', 'cause', 'errors']);
 
-/** Flattens anything thrown into an envelope that survives structured clone. */
-export function toEnvelope(thrown: unknown): ThrownEnvelope {
+/**
+ * Flattens anything thrown into an envelope that survives structured clone. An error met again
+ * down its own `cause` chain (`e.cause = e`) becomes its text there.
+ */
+export function toEnvelope(thrown: unknown, within: ReadonlySet<unknown> = new Set()): ThrownEnvelope {
   // Checked apart: a DOMException need not be an Error (it is from Node 17 and in browsers).
   const dom = isDomException(thrown);
-  if (!(thrown instanceof Error) && !dom) {
-    return { kind: 'value', value: cloneable(thrown) ? thrown : String(thrown) };
+  if ((!(thrown instanceof Error) && !dom) || within.has(thrown)) {
+    return { kind: 'value', value: cloneable(thrown) && !within.has(thrown) ? thrown : String(thrown) };
   }
+  const chain = new Set(within).add(thrown);
   const error = thrown as Error;
   const className = error.constructor?.name;
   const props: Record<string, unknown> = {};
@@ -218,8 +222,8 @@ export function toEnvelope(thrown: unknown): ThrownEnvelope {
     ...(family ? { family } : {}),
     message: error.message,
     stack: error.stack,
-    ...('cause' in error ? { cause: toEnvelope(error.cause) } : {}),
-    ...(error instanceof AggregateError ? { errors: error.errors.map(toEnvelope) } : {}),
+    ...('cause' in error ? { cause: toEnvelope(error.cause, chain) } : {}),
+    ...(error instanceof AggregateError ? { errors: error.errors.map((one) => toEnvelope(one, chain)) } : {}),
     props,
   };
 }
@@ -246,7 +250,13 @@ export function fromEnvelope(envelope: ThrownEnvelope): unknown {
     if (errors !== undefined) error = new AggregateError(errors.map(fromEnvelope), message, options);
     else {
       const classes = family === 'checkpoint' ? ownErrors : platformErrors;
-      const ErrorClass = Object.hasOwn(classes, name) ? classes[name]! : Error;
+      // One of this library's errors without a class here (a TaskFailedError of a nested run) is
+      // still a CheckpointError, named as it was.
+      const ErrorClass = Object.hasOwn(classes, name)
+        ? classes[name]!
+        : family === 'checkpoint'
+          ? CheckpointError
+          : Error;
       error = new (ErrorClass as ErrorConstructor)(message, options);
     }
     if (error.name !== name) error.name = name;
