@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { access, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { access, mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -212,4 +212,32 @@ test('writes and locks whose folder vanishes, even during its mkdir, make it aga
   } finally {
     undo();
   }
+});
+
+test('two store objects on one cache in one thread never take each other’s lock for their own after a clear', async () => {
+  const dir = await temporaryDir();
+  const [a, b, c] = [fsStore({ dir }), fsStore({ dir }), fsStore({ dir })];
+  const lockFile = (key: string) =>
+    join(dir, 'checkpoint', 't', `${createHash('sha256').update(key).digest('hex')}.entry.lock`);
+  // Past 256 kept open, a lock is known by its owner's text: A must not take B's for its own.
+  const keys = Array.from({ length: 300 }, (_, i) => `[${i}]`);
+  const releasesA = await Promise.all(keys.map((key) => a.lock?.('t', key)));
+  await b.clear('t');
+  const releasesB = await Promise.all(keys.map((key) => b.lock?.('t', key)));
+  await Promise.all(releasesA.map((release) => release?.()));
+  assert.equal(keys.filter((key) => existsSync(lockFile(key))).length, 300, "A's releases left B's locks");
+  // A releasing its cleared lock must not stop B's from being refreshed: a lock of this thread
+  // that is refreshed is never stale to it, however old its file looks.
+  const old = new Date(Date.now() - 60_000);
+  await utimes(lockFile('[1]'), old, old);
+  let taken = false;
+  const byC = c.lock?.('t', '[1]').then((release) => {
+    taken = true;
+    return release;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(taken, false, 'C took the lock B holds');
+  await Promise.all(releasesB.map((release) => release?.()));
+  await (await byC)?.();
+  assert.equal(taken, true);
 });

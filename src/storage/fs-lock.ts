@@ -25,9 +25,17 @@ export interface LockOptions {
 }
 
 const host = hostname();
-// The thread too: runs in several threads of one process each hold their own locks.
-const owner = JSON.stringify({ pid: process.pid, host, thread: threadId });
-const ownerBytes = Buffer.from(owner);
+
+/**
+ * What a lock file of this `LockFiles` object holds: the process and thread (each thread's runs
+ * hold their own locks), and the object itself, so that two objects in one thread (two stores on
+ * one cache) never take each other's lock for their own.
+ */
+function ownerOf(): Buffer {
+  return Buffer.from(
+    JSON.stringify({ pid: process.pid, host, thread: threadId, holder: Math.random().toString(36).slice(2) }),
+  );
+}
 
 /**
  * How many lock files may stay open from taking the lock to committing its entry, in this process.
@@ -37,19 +45,23 @@ const ownerBytes = Buffer.from(owner);
 const MAX_KEPT_OPEN = 256;
 let keptOpen = 0;
 
-/** The lock files held in this process, refreshed together by one timer while there are any. */
-const refreshed = new Set<string>();
+/**
+ * The lock files held in this process, refreshed together by one timer while there are any; with
+ * how many `LockFiles` objects hold each (after a clear, one may hold a path whose old file another
+ * still thinks it holds).
+ */
+const refreshed = new Map<string, number>();
 let heartbeat: ReturnType<typeof setInterval> | undefined;
 let heartbeatMs = Number.POSITIVE_INFINITY;
 
 function keepFresh(path: string, every: number): void {
-  refreshed.add(path);
+  refreshed.set(path, (refreshed.get(path) ?? 0) + 1);
   if (heartbeat && every >= heartbeatMs) return;
   if (heartbeat) clearInterval(heartbeat);
   heartbeatMs = every;
   heartbeat = setInterval(() => {
     const now = new Date();
-    for (const held of refreshed) utimes(held, now, now).catch(() => {});
+    for (const held of refreshed.keys()) utimes(held, now, now).catch(() => {});
     if (refreshed.size === 0 && heartbeat) {
       clearInterval(heartbeat);
       heartbeat = undefined;
@@ -72,6 +84,8 @@ function keepFresh(path: string, every: number): void {
  */
 export class LockFiles {
   readonly #options: LockOptions;
+  /** What this object's lock files hold (see {@link ownerOf}). */
+  readonly #owner = ownerOf();
   /** The lock files this object holds, each with its open descriptor where it is kept open. */
   readonly #held = new Map<string, number | undefined>();
   /** The lock files this object is creating. */
@@ -92,7 +106,7 @@ export class LockFiles {
       if (free) {
         this.#taking.add(path);
         try {
-          fd = await create(path);
+          fd = await create(path, this.#owner);
         } finally {
           this.#taking.delete(path);
         }
@@ -159,10 +173,15 @@ export class LockFiles {
     /** The open lock file's identity, once it is known to be this process's lock. */
     let opened: fs.BigIntStats | undefined;
     try {
-      opened = kept !== undefined ? await namedAs(fd, path) : (await isOwn(fd)) ? await exactStats(fd) : undefined;
+      opened =
+        kept !== undefined
+          ? await namedAs(fd, path)
+          : (await isOwn(fd, this.#owner))
+            ? await exactStats(fd)
+            : undefined;
       if (opened) {
         const length = await write(fd);
-        if (length < ownerBytes.length) await truncateFile(fd, length);
+        if (length < this.#owner.length) await truncateFile(fd, length);
         // A rename moves whatever the path names: the folder may have been cleared meanwhile and
         // the path taken by another run's lock. Looked at again just before (with the file still
         // open, so that its inode cannot be reused), that is left to the instant until the rename.
@@ -198,7 +217,7 @@ export class LockFiles {
     try {
       const fd = kept ?? (await openFile(path, fs.constants.O_RDONLY));
       try {
-        own = kept !== undefined ? (await namedAs(fd, path)) !== undefined : await isOwn(fd);
+        own = kept !== undefined ? (await namedAs(fd, path)) !== undefined : await isOwn(fd, this.#owner);
       } finally {
         await closeFile(fd);
       }
@@ -226,7 +245,9 @@ export class LockFiles {
   /** Stops holding the lock at `path`; `false` if this object did not hold it (another may, now). */
   #forget(path: string): boolean {
     if (!this.#held.delete(path)) return false;
-    refreshed.delete(path);
+    const holders = (refreshed.get(path) ?? 1) - 1;
+    if (holders > 0) refreshed.set(path, holders);
+    else refreshed.delete(path);
     return true;
   }
 }
@@ -235,7 +256,7 @@ export class LockFiles {
  * Creates the lock file naming its owner and gives it open for reading and writing; `undefined`
  * when it exists already.
  */
-async function create(path: string): Promise<number | undefined> {
+async function create(path: string, owner: Buffer): Promise<number | undefined> {
   let fd: number;
   try {
     fd = await openFile(path, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL);
@@ -244,7 +265,7 @@ async function create(path: string): Promise<number | undefined> {
     throw error;
   }
   try {
-    await writeAll(fd, [ownerBytes], 0);
+    await writeAll(fd, [owner], 0);
   } catch (error) {
     // No lock left that names nobody: others would wait for it to grow stale.
     await closeFile(fd).catch(() => {});
@@ -344,10 +365,10 @@ function sameFile(a: fs.BigIntStats, b: fs.BigIntStats): boolean {
   return a.ino === b.ino && a.dev === b.dev;
 }
 
-/** Whether the open lock file names this process as its owner. */
-async function isOwn(fd: number): Promise<boolean> {
-  const bytes = Buffer.alloc(ownerBytes.length + 1);
-  return (await readAt(fd, bytes)) === ownerBytes.length && ownerBytes.equals(bytes.subarray(0, ownerBytes.length));
+/** Whether the open lock file names `owner` as its owner. */
+async function isOwn(fd: number, owner: Buffer): Promise<boolean> {
+  const bytes = Buffer.alloc(owner.length + 1);
+  return (await readAt(fd, bytes)) === owner.length && owner.equals(bytes.subarray(0, owner.length));
 }
 
 function isAlive(pid: number): boolean {
