@@ -79,7 +79,12 @@ export class AbortError extends CheckpointError {
 /** A short description of anything thrown, for messages. */
 export function describe(error: unknown): string {
   if (error instanceof Error) return error.message ? `${error.name}: ${error.message}` : error.name;
-  return String(error);
+  try {
+    return String(error);
+  } catch {
+    // An object without a prototype, or whose toString throws.
+    return Object.prototype.toString.call(error);
+  }
 }
 
 /** The error classes every JavaScript platform has, by name: stored and sent between threads as such. */

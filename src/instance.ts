@@ -71,7 +71,12 @@ export class Instance<T> {
    * {@link LABEL_ARGS} characters are cut short with `...`. Not an identity: `task.id` and `key` are.
    */
   get label(): string {
-    const args = this.key.length - 2 > LABEL_ARGS ? `${this.key.slice(1, LABEL_ARGS + 1)}...` : this.key.slice(1, -1);
+    let args = this.key.slice(1, -1);
+    if (args.length > LABEL_ARGS) {
+      // Never half a surrogate pair (an emoji cut in two).
+      const end = /[\uD800-\uDBFF]/.test(args.charAt(LABEL_ARGS - 1)) ? LABEL_ARGS - 1 : LABEL_ARGS;
+      args = `${args.slice(0, end)}...`;
+    }
     return `${this.task.id}(${args})`;
   }
 

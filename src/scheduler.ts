@@ -130,14 +130,15 @@ class Scheduler {
         if (this.#stamps[j] === undefined) this.#waiting[i]!++;
       }
     }
-    if (context.signal) {
-      if (context.signal.aborted) this.#setStopping();
-      else context.signal.addEventListener('abort', this.#stop, { once: true });
-    }
     // Nodes whose factory threw fail before anything starts; their dependents are then skipped.
     for (const [i, error] of graph.broken) {
       this.#started[i] = 1;
       this.#fail(this.#nodes[i] as Instance<unknown>, time, error);
+    }
+    // Attached once the constructor's own events are told: a listener that aborts then is seen here.
+    if (context.signal) {
+      if (context.signal.aborted) this.#setStopping();
+      else context.signal.addEventListener('abort', this.#stop, { once: true });
     }
     for (let i = 0; i < n; i++) {
       if (this.#stamps[i] === undefined && this.#waiting[i] === 0 && !this.#started[i]) this.#enqueue(i);
@@ -515,7 +516,9 @@ class Scheduler {
       if (emit) this.#emit({ type: 'finished', instance, time: now(), duration: duration() });
       return result;
     } catch (cause) {
-      if (cause === STOPPED) throw cause; // the dependent waiting for it is skipped
+      // The run stopped (an executor rejecting a queued job as cancelled, say): the dependent
+      // waiting for it is skipped.
+      if (cause === STOPPED || (cause instanceof AbortError && this.#context.signal?.aborted)) throw STOPPED;
       const error = new TaskFailedError(instance.task.id, instance.args, instance.label, cause);
       if (emit) this.#emit({ type: 'failed', instance, time: now(), duration: duration(), error });
       throw error;
@@ -538,9 +541,7 @@ class Scheduler {
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
-    const { emit, now, signal } = this.#context;
-    // One signal may serve many runs: leave nothing of this one attached to it.
-    signal?.removeEventListener('abort', this.#stop);
+    const { emit, now } = this.#context;
     const time = now();
     if (emit) {
       for (let i = 0; i < this.#nodes.length; i++) {
@@ -549,13 +550,32 @@ class Scheduler {
         }
       }
     }
-    // The run settles whatever a listener does: with the failures, else with the listener's error.
+    if (this.#held[this.#root] || this.#failures.length > 0 || this.#stopping) this.#settleNow();
+    // A cached root whose value turns out unreadable is recomputed first, and may fail, stop or
+    // meet a listener that throws.
+    else
+      this.#load(this.#root).then(
+        () => this.#settleNow(),
+        (error: unknown) => this.#settleNow(error),
+      );
+  }
+
+  /**
+   * Settles the run, whatever a listener did: with the failures, else with the listener's error,
+   * else as cancelled, else with the root's value (or the error of recomputing it).
+   */
+  #settleNow(rootError?: unknown): void {
+    const { signal } = this.#context;
+    // One signal may serve many runs: leave nothing of this one attached to it.
+    signal?.removeEventListener('abort', this.#stop);
     const failures = this.#failures;
     const { resolve, reject } = this.#settle;
     if (failures.length === 1) reject(failures[0]);
     else if (failures.length > 1) reject(new RunFailedError(failures));
     else if (this.#listenerError) reject(this.#listenerError);
     else if (signal?.aborted) reject(new AbortError('The run was cancelled', { cause: signal.reason }));
+    else if (rootError !== undefined)
+      reject(rootError === STOPPED ? new CheckpointError('The run stopped') : rootError);
     else if (this.#held[this.#root]) resolve(this.#values[this.#root]);
     else this.#load(this.#root).then(resolve, reject);
   }

@@ -90,8 +90,8 @@ export function task<A extends readonly unknown[], R>(
   options: TaskOptions = {},
 ): Task<A, Awaited<R>> {
   checkName('name', name);
-  if (options === null || typeof options !== 'object') {
-    throw new TaskDefinitionError(`Task \`${name}\`: expected the options to be an object, got ${options}`);
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TaskDefinitionError(`Task \`${name}\`: expected the options to be an object, got ${show(options)}`);
   }
   const unknown = Object.keys(options).filter((option) => !OPTIONS.includes(option));
   if (unknown.length > 0) {
@@ -115,15 +115,19 @@ export function task<A extends readonly unknown[], R>(
     throw new TaskDefinitionError(`Task \`${name}\`: expected the factory to be a function, got ${typeof factory}`);
   }
   const maxConcurrency = options.maxConcurrency ?? Number.POSITIVE_INFINITY;
-  if (!(maxConcurrency >= 1) || (Number.isFinite(maxConcurrency) && !Number.isInteger(maxConcurrency))) {
+  if (
+    typeof maxConcurrency !== 'number' ||
+    !(maxConcurrency >= 1) ||
+    (Number.isFinite(maxConcurrency) && !Number.isInteger(maxConcurrency))
+  ) {
     throw new TaskDefinitionError(
-      `Task \`${name}\`: expected \`maxConcurrency\` to be a whole number from 1 and up, got ${options.maxConcurrency}`,
+      `Task \`${name}\`: expected \`maxConcurrency\` to be a whole number from 1 and up, got ${show(options.maxConcurrency)}`,
     );
   }
   const level = options.compress === true ? 6 : options.compress === false ? undefined : options.compress;
   if (level !== undefined && !(Number.isInteger(level) && level >= 0 && level <= 9)) {
     throw new TaskDefinitionError(
-      `Task \`${name}\`: expected \`compress\` to be a boolean or a level from 0 to 9, got ${options.compress}`,
+      `Task \`${name}\`: expected \`compress\` to be a boolean or a level from 0 to 9, got ${show(options.compress)}`,
     );
   }
   const definition = new Definition(
@@ -206,6 +210,11 @@ class Definition implements TaskDefinition {
       }`,
     );
   }
+}
+
+/** A value as a message shows it: symbols too, which a template literal refuses. */
+function show(value: unknown): string {
+  return typeof value === 'symbol' ? value.toString() : Array.isArray(value) ? 'an array' : String(value);
 }
 
 function checkName(what: string, value: unknown, name?: unknown): void {

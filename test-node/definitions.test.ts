@@ -98,3 +98,26 @@ test('requires in object form passes a key named __proto__ as any other', async 
     ['x', 8],
   ]);
 });
+
+test('odd inputs still give messages: a thrown object without prototype, a label cut inside an emoji, symbols as options', async () => {
+  const bare = task('def-bare-throw', () => () => {
+    throw Object.create(null);
+  });
+  await assert.rejects(
+    bare().run({ store: memoryStore() }),
+    /^TaskFailedError: def-bare-throw\(\) failed: \[object Object\]/,
+  );
+  const emoji = task('def-emoji', (_text: string) => () => 1);
+  // The key is `["aaa...😀..."]`: cut at 200 characters of arguments, right inside the emoji.
+  const label = emoji(`${'a'.repeat(198)}😀tail`).label;
+  assert.equal(label, `def-emoji("${'a'.repeat(198)}...)`);
+  assert.doesNotMatch(label, /[\uD800-\uDBFF](?![\uDC00-\uDFFF])/, 'no lone half of a surrogate pair');
+  assert.throws(() => task('def-symbol', () => () => 1, { maxConcurrency: Symbol('m') } as never), {
+    name: 'TaskDefinitionError',
+    message: /got Symbol\(m\)/,
+  });
+  assert.throws(
+    () => task('def-array', () => () => 1, [] as never),
+    /expected the options to be an object, got an array/,
+  );
+});

@@ -622,3 +622,22 @@ describe('registered Error subclasses', () => {
     assert.equal(back.failures.message, 'two failures');
   });
 });
+
+test('an AggregateError whose errors array is shared elsewhere in the value loads, sharing kept', async () => {
+  const store = memoryStore();
+  let runs = 0;
+  const failing = task('ser-aggregate-shared', () => () => {
+    runs++;
+    const aggregate = new AggregateError([new RangeError('one'), new TypeError('two')], 'both');
+    return { failures: aggregate.errors, aggregate };
+  });
+  await failing().run({ store });
+  const loaded = await failing().run({ store });
+  assert.equal(runs, 1, 'loaded, not computed again');
+  assert.ok(loaded.aggregate instanceof AggregateError);
+  assert.equal(loaded.aggregate.errors, loaded.failures);
+  assert.deepEqual(
+    loaded.failures.map((error: Error) => `${error.name}: ${error.message}`),
+    ['RangeError: one', 'TypeError: two'],
+  );
+});

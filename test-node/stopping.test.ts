@@ -153,3 +153,116 @@ test('a value found stored by another run, then gone before it is read, is compu
   assert.equal(valueReads, 2);
   assert.equal(computed, 2);
 });
+
+test('a cached root whose value is gone is recomputed before the run settles, and what happens then decides it', async () => {
+  const leaf = task('stop-root-leaf', () => () => 1);
+  const root = task('stop-root', () => requires(leaf())((x) => x + 1));
+  const inner = memoryStore();
+  assert.equal(await root().run({ store: inner }), 2);
+  // Metadata kept, every value gone.
+  const store: Store = { ...inner, readValue: async () => undefined };
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    for (const keepGoing of [false, true]) {
+      await assert.rejects(
+        root().run({
+          store,
+          keepGoing,
+          onEvent: (event) => {
+            if (event.type === 'started' && event.instance.task.id === 'stop-root-leaf')
+              throw new Error('listener broke');
+          },
+        }),
+        /^CheckpointError: onEvent threw on the started event of stop-root-leaf\(\)/,
+      );
+    }
+    // Cancelled while its input is recomputed: the root is not computed.
+    let rootRuns = 0;
+    const counted = task('stop-root-counted', () =>
+      requires(leaf())((x) => {
+        rootRuns++;
+        return x;
+      }),
+    );
+    await counted().run({ store: inner });
+    rootRuns = 0;
+    const controller = new AbortController();
+    await assert.rejects(
+      counted().run({
+        store,
+        signal: controller.signal,
+        onEvent: (event) => {
+          if (event.type === 'started') controller.abort();
+        },
+      }),
+      AbortError,
+    );
+    assert.equal(rootRuns, 0);
+  } finally {
+    console.warn = warn;
+  }
+});
+
+test('a listener that cancels the run on the first of several failing factories: each is reported failed once', async () => {
+  const x = task('stop-broken-x', (): (() => number) => {
+    throw new Error('x factory');
+  });
+  const y = task('stop-broken-y', (): (() => number) => {
+    throw new Error('y factory');
+  });
+  const root = task('stop-broken-root', () => requires(x(), y())((a, b) => a + b));
+  const controller = new AbortController();
+  const events = recorder();
+  await assert.rejects(
+    root().run({
+      store: memoryStore(),
+      signal: controller.signal,
+      keepGoing: true,
+      onEvent: (event) => {
+        events.onEvent(event);
+        if (event.type === 'failed') controller.abort();
+      },
+    }),
+    (error: unknown) => error instanceof Error && error.name === 'RunFailedError',
+  );
+  assert.deepEqual(events.labels('failed'), ['stop-broken-x()', 'stop-broken-y()']);
+  assert.deepEqual(events.labels('skipped'), ['stop-broken-root()']);
+});
+
+test('a recomputation an executor rejects as cancelled skips its dependents: the run is cancelled, nothing failed', async () => {
+  const leaf = task('stop-queued-leaf', () => () => 1);
+  const mid = task('stop-queued-mid', () => requires(leaf())((x) => x + 1));
+  const root = task('stop-queued-root', () => requires(mid())((x) => x + 1));
+  const inner = memoryStore();
+  await leaf().run({ store: inner });
+  const controller = new AbortController();
+  // An executor that queues like a pool, and rejects what it had not started once cancelled.
+  const queueing = {
+    concurrency: 4,
+    execute: (job: { inputs: readonly unknown[] }, context: { signal?: AbortSignal }) =>
+      new Promise((resolve, reject) => {
+        controller.abort();
+        setImmediate(() =>
+          context.signal?.aborted ? reject(new AbortError('cancelled before it started')) : resolve(job.inputs.length),
+        );
+      }),
+  };
+  const events = recorder();
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    await assert.rejects(
+      root().run({
+        store: { ...inner, readValue: async () => undefined },
+        executor: queueing as never,
+        signal: controller.signal,
+        onEvent: events.onEvent,
+      }),
+      AbortError,
+    );
+  } finally {
+    console.warn = warn;
+  }
+  assert.deepEqual(events.labels('failed'), []);
+});

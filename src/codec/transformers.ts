@@ -156,7 +156,10 @@ export function registerTransformers(serializer: SuperJSON): void {
           if (error instanceof AggregateError) define(error, 'errors', properties.errors, false);
           delete properties.errors;
         } else if (type === 'AggregateError') {
-          error = new AggregateError(properties.errors as unknown[], message);
+          // Defined afterwards: an errors array shared elsewhere in the value is still null here,
+          // until references are restored.
+          error = new AggregateError([], message);
+          define(error, 'errors', properties.errors, false);
           delete properties.errors;
         } else {
           error = new (errorClasses[type] ?? Error)(message);
