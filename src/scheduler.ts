@@ -354,7 +354,7 @@ class Scheduler {
         inputs[d] = this.#load(j);
       }
     }
-    return loading ? Promise.all(inputs) : inputs;
+    return loading ? allSettled(inputs) : inputs;
   }
 
   /** The current stamps of a node's inputs; loading an input may have recomputed it under a new stamp. */
@@ -492,8 +492,15 @@ class Scheduler {
   /** Reads and decodes a stored value, or gives {@link MISSING}. */
   async #read(j: number): Promise<unknown> {
     const instance = this.#nodes[j] as Instance<unknown>;
-    const meta = this.#metas[j];
-    const bytes = meta && (await this.#context.store.readValue(instance.task.id, instance.key));
+    const { store } = this.#context;
+    let meta = this.#metas[j];
+    // Computed in this run and no longer in memory (recomputed for a dependent that has taken
+    // it): read back under the stamp it was stored with, rather than computed again.
+    if (!meta && this.#stamps[j] !== undefined) {
+      const stored = await store.readMeta(instance.task.id, instance.key);
+      if (stored?.stamp === this.#stamps[j]) meta = stored;
+    }
+    const bytes = meta && (await store.readValue(instance.task.id, instance.key));
     return meta && bytes ? decodeValue(meta, bytes) : MISSING;
   }
 
@@ -609,6 +616,23 @@ class JobState implements JobContext {
   started(where: string): void {
     this.#scheduler.startedAt(this.#node, where);
   }
+}
+
+/**
+ * The values, once every one has settled: a node never ends while an input it asked for is still
+ * being read or recomputed, so the run never settles before a recomputation's write. Rejects with
+ * the first input's error in order, one that is not {@link STOPPED} first.
+ */
+async function allSettled(inputs: readonly unknown[]): Promise<unknown[]> {
+  const outcomes = await Promise.allSettled(inputs);
+  let stopped = false;
+  for (const outcome of outcomes) {
+    if (outcome.status === 'fulfilled') continue;
+    if (outcome.reason !== STOPPED) throw outcome.reason;
+    stopped = true;
+  }
+  if (stopped) throw STOPPED;
+  return outcomes.map((outcome) => (outcome as PromiseFulfilledResult<unknown>).value);
 }
 
 /** Whether a value is a promise or another thenable, to be awaited rather than used as it is. */

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type CorruptEntry, fsStore, memoryStore, type Store } from 'checkpoint-tool';
+import { type CorruptEntry, fsStore, memoryStore, requires, type Store, task } from 'checkpoint-tool';
 import { choose } from './fixtures/choose.js';
 import { chooseGraph, recorder, temporaryDir } from './helpers.js';
 
@@ -116,4 +116,29 @@ test('an entry evicted between planning and reading is simply recomputed', async
   const added = [...chooseGraph(6, 2)].filter((label) => !chooseGraph(6, 3).has(label));
   assert.deepEqual(new Set(events.labels('finished')), new Set([...added, 'choose(5,2)']));
   assert.ok(!added.includes('choose(5,2)'));
+});
+
+test('a vanished value recomputed for one dependent is read back, not computed again, for a vanished dependent that needs it too', async () => {
+  const inner = memoryStore();
+  const counts = { leaf: 0, mid: 0 };
+  const leaf = task('vanish-twice-leaf', () => () => ++counts.leaf);
+  const mid = task('vanish-twice-mid', () => requires(leaf())((v) => v * 10 + ++counts.mid));
+  const side = task('vanish-twice-side', (n: number) => requires(leaf())((v) => v + n));
+  const top = task('vanish-twice-top', (n: number) => requires(side(n), mid())((s, m) => s + m));
+  assert.equal(await top(0).run({ store: inner }), 1 + 11);
+  // The values of leaf() and mid() are evicted the first time they are read.
+  const evicted = new Set<string>();
+  const store: Store = {
+    ...inner,
+    async readValue(folder, key) {
+      if (!evicted.has(folder)) {
+        evicted.add(folder);
+        await inner.delete(folder, key);
+      }
+      return inner.readValue(folder, key);
+    },
+  };
+  // side(1) needs leaf() and recomputes it; top(1) then needs mid(), which needs leaf() again.
+  assert.equal(await top(1).run({ store }), 3 + 22);
+  assert.deepEqual(counts, { leaf: 2, mid: 2 });
 });

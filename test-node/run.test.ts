@@ -10,6 +10,7 @@ import {
   type Executor,
   inProcess,
   memoryStore,
+  type RunEvent,
   RunFailedError,
   requires,
   type Store,
@@ -179,9 +180,9 @@ describe('failures', () => {
   });
 
   test('keepGoing: a node failing while its unreadable inputs are recomputed and written still lets the rest run', async () => {
-    // D needs 65 cached inputs whose values are unreadable and one whose recomputation throws: D
-    // fails while the 65 recomputed values are still being written. N, ready and of D's task
-    // (one at a time), must still run.
+    // D needs 65 cached inputs whose values are unreadable and one whose recomputation throws: the
+    // 65 recomputed values are still being written when that one fails. D fails once they are
+    // stored, and N, ready and of D's task (one at a time), must still run.
     let recomputing = false;
     const leaf = task('orphan-leaf', (i: number) => () => i);
     const bad = task('orphan-bad', () => () => {
@@ -200,28 +201,45 @@ describe('failures', () => {
     const inner = memoryStore();
     await Promise.all([...Array.from({ length: 65 }, (_, i) => leaf(i)), bad()].map((i) => i.run({ store: inner })));
     recomputing = true;
-    const held: (() => void)[] = [];
+    let badFailed: () => void = () => {};
+    const failure = new Promise<void>((resolve) => {
+      badFailed = resolve;
+    });
+    let written = 0;
     const store: Store = {
       ...inner,
       readValue: async (folder, key) => (folder.startsWith('orphan-node') ? inner.readValue(folder, key) : undefined),
-      // The recomputed leaves' writes wait until the run has settled.
+      // The recomputed leaves' writes wait until the bad recomputation has failed.
       write: (folder, key, entry) =>
         folder === 'orphan-leaf'
-          ? new Promise<void>((resolve) => held.push(() => resolve(inner.write(folder, key, entry) as undefined)))
+          ? failure.then(() => {
+              written++;
+              return inner.write(folder, key, entry);
+            })
           : inner.write(folder, key, entry),
     };
     const warn = console.warn;
     console.warn = () => {};
     const events = recorder();
+    const onEvent = (event: RunEvent) => {
+      events.onEvent(event);
+      if (event.type === 'failed' && event.instance.label === 'orphan-bad()') badFailed();
+    };
     try {
-      await assert.rejects(root().run({ store, keepGoing: true, onEvent: events.onEvent }), TaskFailedError);
+      await assert.rejects(root().run({ store, keepGoing: true, onEvent }), TaskFailedError);
     } finally {
       console.warn = warn;
-      for (const release of held) release();
     }
+    assert.equal(written, 65);
     // The recomputation that threw is reported too.
     assert.deepEqual(events.labels('failed'), ['orphan-bad()', 'orphan-node("D")']);
-    assert.deepEqual(events.labels('finished'), ['orphan-node("N")']);
+    // The 65 recomputed leaves finished before the run settled.
+    const finished = events.labels('finished');
+    assert.deepEqual(
+      finished.filter((label) => !label.startsWith('orphan-leaf(')),
+      ['orphan-node("N")'],
+    );
+    assert.equal(new Set(finished).size, 66);
   });
 
   test('a factory that throws fails the run naming the instance, before anything runs', async () => {

@@ -266,3 +266,38 @@ test('a recomputation an executor rejects as cancelled skips its dependents: the
   }
   assert.deepEqual(events.labels('failed'), []);
 });
+
+test('a run whose instance fails on one vanished input settles only once the other input being recomputed is stored', async () => {
+  const inner = memoryStore();
+  let phase: 'first' | 'second' = 'first';
+  let failedLeaf: () => void = () => {};
+  const bad = new Promise<void>((resolve) => {
+    failedLeaf = resolve;
+  });
+  let slowDone = false;
+  const slow = task('stop-settle-slow', () => async () => {
+    if (phase === 'second') {
+      await bad;
+      await new Promise((resolve) => setImmediate(resolve));
+      slowDone = true;
+    }
+    return 1;
+  });
+  const failing = task('stop-settle-bad', () => () => {
+    if (phase === 'second') {
+      failedLeaf();
+      throw new RangeError('cannot now');
+    }
+    return 2;
+  });
+  const top = task('stop-settle-top', (n: number) => requires(slow(), failing())((a, b) => a + b + n));
+  await top(0).run({ store: inner });
+  const before = (await inner.readMeta('stop-settle-slow', '[]'))?.stamp;
+  phase = 'second';
+  // Both inputs' values are gone (evicted), though their metadata is there.
+  const evicting: Store = { ...inner, readValue: async () => undefined };
+  await assert.rejects(top(1).run({ store: evicting }), TaskFailedError);
+  assert.equal(slowDone, true, 'the recomputation of stop-settle-slow() ended before the run settled');
+  const after = (await inner.readMeta('stop-settle-slow', '[]'))?.stamp;
+  assert.ok(before !== undefined && after !== undefined && after !== before, 'its new value was stored');
+});
