@@ -6,7 +6,7 @@ import { Instance, type TaskDefinition } from './instance.js';
 import { plan } from './plan.js';
 import { getDefaultStore } from './platform.js';
 import { Computation, NONE } from './requires.js';
-import { execute } from './scheduler.js';
+import { execute } from './schedule/execute.js';
 import { memoryStore } from './storage/memory.js';
 import type { Store } from './storage/types.js';
 

@@ -1,0 +1,51 @@
+import { AbortError } from '../errors.js';
+
+/** What a read gives for a value that is not stored. */
+export const MISSING: unique symbol = Symbol('missing');
+
+/**
+ * What computing a node gives when, waiting for its lock, it found the entry stored fresh by
+ * another process or tab meanwhile; otherwise computing it gives its value.
+ */
+export const FOUND: unique symbol = Symbol('found');
+
+/**
+ * Thrown for a node whose lock or inputs came after the run stopped (cancelled, or failed without
+ * `keepGoing`): it is skipped rather than computed.
+ */
+export const STOPPED: unique symbol = Symbol('stopped');
+
+/**
+ * Whether what a computation threw means it was stopped rather than failed: {@link STOPPED}, or an
+ * executor's {@link AbortError} (a queued job rejected) while the run's signal is aborted.
+ */
+export function isStopped(cause: unknown, signal: AbortSignal | undefined): boolean {
+  return cause === STOPPED || (cause instanceof AbortError && signal?.aborted === true);
+}
+
+/**
+ * The values, once every one has settled: a node never ends while an input it asked for is still
+ * being read or recomputed, so the run never settles before a recomputation's write. Rejects with
+ * the first input's error in order, one that is not {@link STOPPED} first.
+ */
+export async function allSettled(inputs: readonly unknown[]): Promise<unknown[]> {
+  const outcomes = await Promise.allSettled(inputs);
+  let stopped = false;
+  for (const outcome of outcomes) {
+    if (outcome.status === 'fulfilled') continue;
+    if (outcome.reason !== STOPPED) throw outcome.reason;
+    stopped = true;
+  }
+  if (stopped) throw STOPPED;
+  return outcomes.map((outcome) => (outcome as PromiseFulfilledResult<unknown>).value);
+}
+
+/** Whether a value is a promise or another thenable, to be awaited rather than used as it is. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value instanceof Promise || typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+/** `bytes` random bytes in hexadecimal. */
+export function randomHex(bytes: number): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
