@@ -1,20 +1,9 @@
 import * as fs from 'node:fs';
-import { lstat, readlink, rm, unlink, utimes } from 'node:fs/promises';
-import { hostname } from 'node:os';
-import { threadId } from 'node:worker_threads';
-import {
-  closeFile,
-  fstatFile,
-  isMissing,
-  metadataBlocks,
-  openFile,
-  readAt,
-  renameFile,
-  statFile,
-  timedBlocking,
-  truncateFile,
-  writeAll,
-} from './fs-calls.js';
+import { rm, unlink } from 'node:fs/promises';
+import { closeFile, isMissing, openFile, renameFile, truncateFile, writeAll } from './fs-calls.js';
+import { exactStats, isNamedBy, namedAs } from './fs-file-identity.js';
+import { keepFresh, refreshed } from './fs-lock-heartbeat.js';
+import { isOwn, isStale, ownerOf } from './fs-lock-owner.js';
 
 /** Options of {@link LockFiles}. */
 export interface LockOptions {
@@ -24,19 +13,6 @@ export interface LockOptions {
   heartbeatMs: number;
 }
 
-const host = hostname();
-
-/**
- * What a lock file of this `LockFiles` object holds: the process and thread (each thread's runs
- * hold their own locks), and the object itself, so that two objects in one thread (two stores on
- * one cache) never take each other's lock for their own.
- */
-function ownerOf(): Buffer {
-  return Buffer.from(
-    JSON.stringify({ pid: process.pid, host, thread: threadId, holder: Math.random().toString(36).slice(2) }),
-  );
-}
-
 /**
  * How many lock files may stay open from taking the lock to committing its entry, in this process.
  * Kept open, a lock costs three calls fewer (see {@link LockFiles.commit}); past this many (a run
@@ -44,32 +20,6 @@ function ownerOf(): Buffer {
  */
 const MAX_KEPT_OPEN = 256;
 let keptOpen = 0;
-
-/**
- * The lock files held in this process, refreshed together by one timer while there are any; with
- * how many `LockFiles` objects hold each (after a clear, one may hold a path whose old file another
- * still thinks it holds).
- */
-const refreshed = new Map<string, number>();
-let heartbeat: ReturnType<typeof setInterval> | undefined;
-let heartbeatMs = Number.POSITIVE_INFINITY;
-
-function keepFresh(path: string, every: number): void {
-  refreshed.set(path, (refreshed.get(path) ?? 0) + 1);
-  if (heartbeat && every >= heartbeatMs) return;
-  if (heartbeat) clearInterval(heartbeat);
-  heartbeatMs = every;
-  heartbeat = setInterval(() => {
-    const now = new Date();
-    for (const held of refreshed.keys()) utimes(held, now, now).catch(() => {});
-    if (refreshed.size === 0 && heartbeat) {
-      clearInterval(heartbeat);
-      heartbeat = undefined;
-      heartbeatMs = Number.POSITIVE_INFINITY;
-    }
-  }, every);
-  heartbeat.unref();
-}
 
 /**
  * Exclusive locks shared by every process on a cache, one file each: the lock on an entry is a
@@ -273,109 +223,4 @@ async function create(path: string, owner: Buffer): Promise<number | undefined> 
     throw error;
   }
   return fd;
-}
-
-/**
- * Whether a lock may be taken over: its holder is on this host and dead, or has not refreshed it
- * for `staleMs` (a holder on another host, a reused pid, or an owner not yet written). A lock
- * that this thread holds is never stale to it, however long its event loop was blocked.
- */
-async function isStale(path: string, staleMs: number): Promise<boolean> {
-  let text: string;
-  let modified: number;
-  try {
-    const info = await lstat(path);
-    modified = info.mtimeMs;
-    // Earlier versions made locks as symbolic links whose target names the owner.
-    text = info.isSymbolicLink() ? await readlink(path) : await readStart(path);
-  } catch {
-    return false; // released meanwhile: try again to take it
-  }
-  let holder: { pid?: unknown; host?: unknown; thread?: unknown } | undefined;
-  try {
-    holder = JSON.parse(text) as { pid?: unknown; host?: unknown; thread?: unknown };
-  } catch {
-    // Created but not yet written, or being turned into its entry: its age decides.
-  }
-  // Held by this thread: never stale to it. Naming this thread but not held under this spelling of
-  // its path (being released, reached through a symbolic link, left by an earlier process with this
-  // pid), it is judged as any other lock.
-  if (holder?.host === host && holder.pid === process.pid && holder.thread === threadId && refreshed.has(path)) {
-    return false;
-  }
-  if (holder?.host === host && typeof holder.pid === 'number' && !isAlive(holder.pid)) return true;
-  return Date.now() - modified > staleMs;
-}
-
-/** The start of a lock file, where its owner is: never the whole entry being written into it. */
-async function readStart(path: string): Promise<string> {
-  const fd = await openFile(path, fs.constants.O_RDONLY);
-  try {
-    const bytes = Buffer.alloc(1024);
-    return bytes.toString('utf8', 0, await readAt(fd, bytes));
-  } finally {
-    await closeFile(fd);
-  }
-}
-
-/**
- * The exact stats of the open file `fd` if `path` still names it: the same file (device and inode)
- * and not unlinked; `undefined` if not.
- */
-async function namedAs(fd: number, path: string): Promise<fs.BigIntStats | undefined> {
-  let open: fs.BigIntStats;
-  let named: fs.BigIntStats | undefined;
-  if (metadataBlocks()) {
-    // Two stats of a file just written: cheaper blocking than through libuv, where metadata is cached.
-    [open, named] = timedBlocking(() => [
-      fs.fstatSync(fd, { bigint: true }),
-      fs.statSync(path, { bigint: true, throwIfNoEntry: false }),
-    ]);
-  } else {
-    open = await fstatFile(fd, { bigint: true });
-    named = await exactPathStats(path);
-  }
-  return named !== undefined && sameFile(named, open) && open.nlink > 0n ? open : undefined;
-}
-
-/** Whether `path` names the file of exact stats `opened` (kept open, so that its inode is not reused). */
-async function isNamedBy(path: string, opened: fs.BigIntStats): Promise<boolean> {
-  const named = metadataBlocks()
-    ? timedBlocking(() => fs.statSync(path, { bigint: true, throwIfNoEntry: false }))
-    : await exactPathStats(path);
-  return named !== undefined && sameFile(named, opened);
-}
-
-/** The exact stats of an open file. */
-async function exactStats(fd: number): Promise<fs.BigIntStats> {
-  return metadataBlocks()
-    ? timedBlocking(() => fs.fstatSync(fd, { bigint: true }))
-    : await fstatFile(fd, { bigint: true });
-}
-
-/** The exact stats of the file at `path`, `undefined` when there is none. */
-function exactPathStats(path: string): Promise<fs.BigIntStats | undefined> {
-  return statFile(path, { bigint: true }).catch((error: unknown) => {
-    if (isMissing(error)) return undefined;
-    throw error;
-  });
-}
-
-function sameFile(a: fs.BigIntStats, b: fs.BigIntStats): boolean {
-  return a.ino === b.ino && a.dev === b.dev;
-}
-
-/** Whether the open lock file names `owner` as its owner. */
-async function isOwn(fd: number, owner: Buffer): Promise<boolean> {
-  const bytes = Buffer.alloc(owner.length + 1);
-  return (await readAt(fd, bytes)) === owner.length && owner.equals(bytes.subarray(0, owner.length));
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
