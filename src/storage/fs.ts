@@ -4,17 +4,9 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import { mapLimited } from '../map-limited.js';
-import { decodeHeader, type EntryRead, type Header, headerLength, readEntry, writeEntryTo } from './entry-file.js';
-import {
-  closeFile,
-  fstatFile,
-  isMissing,
-  metadataBlocks,
-  openFile,
-  readAt,
-  renameFile,
-  timedBlocking,
-} from './fs-calls.js';
+import { type EntryRead, type Header, readEntry, writeEntryTo } from './entry-file.js';
+import { closeFile, isMissing, metadataBlocks, openFile, renameFile, timedBlocking } from './fs-calls.js';
+import { type HeaderRead, problem, readHeader, readHeaderNow } from './fs-headers.js';
 import { LockFiles } from './fs-lock.js';
 import type { EntryMeta, Store } from './types.js';
 
@@ -101,52 +93,6 @@ export function fsStore(options: FsStoreOptions = {}): Store {
     }
   }
 
-  /** Reads and checks an entry file's header; `undefined` when there is no such file. */
-  async function readHeader(path: string): Promise<HeaderRead | undefined> {
-    // Callback-style calls: a warm run reads thousands of headers, and FileHandles cost more.
-    let fd: number;
-    try {
-      fd = await openFile(path, 'r');
-    } catch (error) {
-      if (isMissing(error)) return undefined;
-      throw error;
-    }
-    try {
-      let bytes = Buffer.allocUnsafe(HEADER_READ);
-      bytes = bytes.subarray(0, await readAt(fd, bytes, 0));
-      // A short read is the whole file; only a longer file needs its size asked.
-      const size = bytes.length < HEADER_READ ? bytes.length : (await fstatFile(fd)).size;
-      const read = parseHeader(bytes, size);
-      if (typeof read !== 'number') return read;
-      bytes = Buffer.allocUnsafe(read);
-      return parseHeader(bytes.subarray(0, await readAt(fd, bytes, 0)), size) as HeaderRead;
-    } finally {
-      await closeFile(fd);
-    }
-  }
-
-  /** {@link readHeader}, blocking: much faster for a file in the page cache. */
-  function readHeaderNow(path: string): HeaderRead | undefined {
-    let fd: number;
-    try {
-      fd = fs.openSync(path, 'r');
-    } catch (error) {
-      if (isMissing(error)) return undefined;
-      throw error;
-    }
-    try {
-      // One buffer serves every blocking read: the header is parsed before the next read.
-      let bytes = scratch.subarray(0, fs.readSync(fd, scratch, 0, HEADER_READ, 0));
-      const size = bytes.length < HEADER_READ ? bytes.length : fs.fstatSync(fd).size;
-      const read = parseHeader(bytes, size);
-      if (typeof read !== 'number') return read;
-      bytes = Buffer.allocUnsafe(read);
-      return parseHeader(bytes.subarray(0, fs.readSync(fd, bytes, 0, read, 0)), size) as HeaderRead;
-    } finally {
-      fs.closeSync(fd);
-    }
-  }
-
   /** The metadata a header read gives for `key`, the damaged entry removed. */
   function metaOf(
     folder: string,
@@ -163,15 +109,6 @@ export function fsStore(options: FsStoreOptions = {}): Store {
   async function damaged(folder: string, key: string, reason: string): Promise<undefined> {
     onCorrupt({ folder, key, path: entryPath(folder, key), reason });
     await rm(entryPath(folder, key), { force: true });
-    return undefined;
-  }
-
-  /** Why a header does not describe a whole entry for `key` in a file of `size` bytes, if it does not. */
-  function problem(header: Header | string, key: string, size: number): string | undefined {
-    if (typeof header === 'string') return header;
-    if (header.meta.key !== key) return 'it holds another instance (a misplaced file)';
-    if (size !== header.valueStart + header.meta.size)
-      return `${size} bytes instead of ${header.valueStart + header.meta.size}`;
     return undefined;
   }
 
@@ -327,28 +264,9 @@ export function fsStore(options: FsStoreOptions = {}): Store {
 const FOLDER_ATTEMPTS = 32;
 /** The end of the names of folders being removed by a clear, beside the task folders. */
 const CLEARED = '.cleared';
-const HEADER_READ = 4096;
 /** Blocking header reads slower than this on average are not from the page cache: read the rest in parallel. */
 const SLOW_READ_MS = 0.1;
-const scratch = Buffer.allocUnsafe(HEADER_READ);
 /** At most this long blocking before letting other work run. */
 const SLICE_MS = 4;
 /** From how many keys `readMetas` lists the folder instead of opening each entry. */
 const LIST_FROM = 64;
-/** An entry file's header, or why it is not one, and the file's size. */
-interface HeaderRead {
-  readonly header: Header | string;
-  readonly size: number;
-}
-
-/**
- * The header in the first bytes of an entry file of `size` bytes, or the number of bytes to read
- * when the header is longer than those.
- */
-function parseHeader(bytes: Uint8Array, size: number): HeaderRead | number {
-  const needed = headerLength(bytes);
-  // A damaged length field must not make us allocate up to 4 GB: the header fits in the file.
-  if (typeof needed === 'number' && needed > size) return { header: 'truncated in its header', size };
-  if (typeof needed === 'number' && needed > bytes.length) return needed;
-  return { header: decodeHeader(bytes), size };
-}
