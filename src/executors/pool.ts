@@ -4,7 +4,8 @@
  * @module
  */
 import { type Remote, transfer } from 'comlink';
-import { AbortError, CheckpointError, SerializationError } from '../errors.js';
+import { CheckpointError } from '../errors.js';
+import { aborted, closed, describeReason, detach, type Pending, report, unsent } from './pool-job.js';
 import type { JobMessage, Outcome, WorkerApi } from './protocol.js';
 import type { Executor, Job, JobContext } from './types.js';
 import { fromEnvelope, jobLabel, packInputs, transferables, unpackResult } from './wire.js';
@@ -60,14 +61,6 @@ export interface SpawnedWorker {
  * stops by itself or can no longer be trusted to answer (it crashed, ran out of memory, exited).
  */
 export type Spawn = (name: string, died: (reason: unknown) => void) => SpawnedWorker;
-
-interface Pending {
-  readonly job: Job;
-  readonly context: JobContext;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
-  onAbort?: () => void;
-}
 
 interface Slot {
   readonly name: string;
@@ -267,43 +260,4 @@ class Pool implements PoolExecutor {
     if (pending && reason === undefined) pending.reject(closed(pending.job));
     return slot.worker.terminate().catch(() => {});
   }
-}
-
-/** Reports a job `started` on a worker; a listener that throws fails the job. */
-function report(worker: string, pending: Pending): void {
-  try {
-    pending.context.started?.(worker);
-  } catch (error) {
-    pending.reject(error);
-  }
-}
-
-/** Detaches the abort listener of a job leaving the queue; returns the job. */
-function detach(pending: Pending): Pending {
-  if (pending.onAbort) {
-    pending.context.signal?.removeEventListener('abort', pending.onAbort);
-    pending.onAbort = undefined;
-  }
-  return pending;
-}
-
-function closed(job: Job): CheckpointError {
-  return new CheckpointError(`The pool was closed before ${jobLabel(job)} finished`);
-}
-
-function aborted(job: Job, signal: AbortSignal): AbortError {
-  return new AbortError(`The run was cancelled before ${jobLabel(job)} started`, { cause: signal.reason });
-}
-
-function unsent(job: Job, error: unknown): unknown {
-  if (!(error instanceof Error && error.message === 'Unserializable return value')) return error;
-  return new SerializationError(
-    `The value of ${jobLabel(job)} cannot be sent from its worker: structured clone cannot copy it (a buffer that an earlier result moved away: see the pool's \`transfer\` option)`,
-    { cause: error },
-  );
-}
-
-function describeReason(reason: unknown): string {
-  if (reason instanceof Error) return reason.message;
-  return String(reason);
 }

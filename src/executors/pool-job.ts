@@ -1,0 +1,63 @@
+/**
+ * A job as the worker pool holds it, from the pool's `execute` until it settles, and the errors it
+ * may be settled with.
+ * @module
+ */
+import { AbortError, CheckpointError, SerializationError } from '../errors.js';
+import type { Job, JobContext } from './types.js';
+import { jobLabel } from './wire.js';
+
+/** A job waiting for a worker or running on one, with how to settle the promise `execute` gave. */
+export interface Pending {
+  readonly job: Job;
+  readonly context: JobContext;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+  onAbort?: () => void;
+}
+
+/** Reports a job `started` on a worker; a listener that throws fails the job. */
+export function report(worker: string, pending: Pending): void {
+  try {
+    pending.context.started?.(worker);
+  } catch (error) {
+    pending.reject(error);
+  }
+}
+
+/** Detaches the abort listener of a job leaving the queue; returns the job. */
+export function detach(pending: Pending): Pending {
+  if (pending.onAbort) {
+    pending.context.signal?.removeEventListener('abort', pending.onAbort);
+    pending.onAbort = undefined;
+  }
+  return pending;
+}
+
+/** The error of a job still waiting or running when its pool is closed. */
+export function closed(job: Job): CheckpointError {
+  return new CheckpointError(`The pool was closed before ${jobLabel(job)} finished`);
+}
+
+/** The error of a job whose run was cancelled before the job was posted to a worker. */
+export function aborted(job: Job, signal: AbortSignal): AbortError {
+  return new AbortError(`The run was cancelled before ${jobLabel(job)} started`, { cause: signal.reason });
+}
+
+/**
+ * The error of a job whose call Comlink could not complete: Comlink's own error, or for a value
+ * that structured clone cannot copy back, a {@link SerializationError} that says why.
+ */
+export function unsent(job: Job, error: unknown): unknown {
+  if (!(error instanceof Error && error.message === 'Unserializable return value')) return error;
+  return new SerializationError(
+    `The value of ${jobLabel(job)} cannot be sent from its worker: structured clone cannot copy it (a buffer that an earlier result moved away: see the pool's \`transfer\` option)`,
+    { cause: error },
+  );
+}
+
+/** A worker's reason for stopping, as a message says it. */
+export function describeReason(reason: unknown): string {
+  if (reason instanceof Error) return reason.message;
+  return String(reason);
+}
