@@ -40,3 +40,23 @@ test("a new pool's first `finished.duration` counts from `started`, not the work
     await pool.close();
   }
 });
+
+test('an executor caller whose `started` throws fails that job only; the jobs queued behind it still run', async () => {
+  const pool = nodePool(new URL('./fixtures/pool-slow-load.js', import.meta.url), { size: 1 });
+  const job = (i: number) => ({ task: loadedWhen.id, key: loadedWhen(i).key, args: [i], inputs: [] });
+  try {
+    // The first job holds the only worker; the next two wait for it, and are posted as it ends.
+    const first = pool.execute(job(1), {});
+    const throwing = pool.execute(job(2), {
+      started() {
+        throw new Error('listener broke');
+      },
+    });
+    const after = pool.execute(job(3), {});
+    assert.equal(((await first) as { i: number }).i, 1);
+    await assert.rejects(Promise.resolve(throwing), /listener broke/);
+    assert.equal(((await after) as { i: number }).i, 3);
+  } finally {
+    await pool.close();
+  }
+});

@@ -197,7 +197,7 @@ class Pool implements PoolExecutor {
     } catch (error) {
       call = Promise.reject(error);
     }
-    if (slot.ready) context.started?.(slot.name);
+    if (slot.ready) report(slot.name, pending);
     call.then(
       (outcome) => {
         if (slot.current !== pending) return; // the worker died or the pool closed meanwhile
