@@ -75,7 +75,10 @@ export class LockFiles {
         return;
       }
       if (free && (await isStale(path, this.#options.staleMs))) {
-        // Move the stale lock aside atomically: of several processes breaking it, one wins.
+        // Move the stale lock aside atomically. Of several processes breaking it, a slower one may
+        // move aside the new lock of the first instead: both then compute the entry, and the
+        // first, no longer holding its path, commits through a temporary file (a duplicated
+        // computation, never a damaged entry).
         const aside = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.stale`;
         await renameFile(path, aside).then(
           () => rm(aside, { force: true }),
