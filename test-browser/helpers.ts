@@ -80,3 +80,6 @@ export function chooseReference(n: number, k: number): bigint {
 
 // The graph shapes the Node tests use too.
 export { chooseDownstream, chooseGraph } from '../test-node/helpers.js';
+
+/** Labels in sorted order, to compare sets of instances. */
+export const sorted = (labels: Iterable<string>): string[] => [...labels].sort();

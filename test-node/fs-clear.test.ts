@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { type CorruptEntry, fsStore } from 'checkpoint-tool';
 import { temporaryDir } from './helpers.js';
-import { bytesOf, entryBytes, entryOf } from './store-suite.js';
+import { bytesOf, entryBytes, entryOf } from './store-checks.js';
 
 const require = createRequire(import.meta.url);
 const fs = require('node:fs') as typeof import('node:fs');

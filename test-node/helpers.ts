@@ -1,7 +1,8 @@
-import { mkdtemp } from 'node:fs/promises';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { RunEvent } from 'checkpoint-tool';
+import { join, sep } from 'node:path';
+import type { RunEvent, Store } from 'checkpoint-tool';
 
 /** A fresh temporary directory for one test's cache. */
 export function temporaryDir(): Promise<string> {
@@ -48,4 +49,43 @@ export function chooseDownstream(n: number, k: number, a: number, b: number): Se
     if (chooseGraph(i, j).has(`choose(${a},${b})`)) result.add(label);
   }
   return result;
+}
+
+/** Runs an instance and says whether it came from the cache. */
+export async function runOnce<T>(instance: { run(options: object): Promise<T> }, store: Store) {
+  const types: RunEvent['type'][] = [];
+  const value = await instance.run({ store, onEvent: (event: RunEvent) => types.push(event.type) });
+  return { value, cached: types.includes('cached') && !types.includes('started') };
+}
+
+/** Computes an instance afresh, then runs it again: its value as read back from the cache. */
+export async function computedThenRead<T>(
+  instance: { run(options: object): Promise<T>; clear(options: object): Promise<void> },
+  store: Store,
+): Promise<T> {
+  await instance.clear({ store });
+  await instance.run({ store });
+  const { value, cached } = await runOnce(instance, store);
+  assert.ok(cached);
+  return value;
+}
+
+/** Every file and folder under `root`, as paths relative to it with `/` separators, sorted. */
+export async function tree(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true });
+  return entries.map((path) => path.split(sep).join('/')).sort();
+}
+
+/** The name of the only lock file in `folder`, if there is one. */
+export async function onlyLock(dir: string, folder: string): Promise<string | undefined> {
+  const names = (await readdir(join(dir, 'checkpoint', folder))).filter((name) => name.endsWith('.lock'));
+  assert.ok(names.length <= 1, `at most one lock in ${folder}: ${names}`);
+  return names[0];
+}
+
+/** The path of the only entry file of `folder`. */
+export async function onlyFile(dir: string, folder: string): Promise<string> {
+  const names = await readdir(join(dir, 'checkpoint', folder));
+  assert.equal(names.length, 1, `one file in ${folder}: ${names}`);
+  return join(dir, 'checkpoint', folder, names[0] as string);
 }

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { fsStore, type Store, TaskFailedError } from 'checkpoint-tool';
 import { choose } from './fixtures/choose.js';
 import { recorder, temporaryDir } from './helpers.js';
-import { bytesOf, entryBytes, entryOf } from './store-suite.js';
+import { bytesOf, entryBytes, entryOf } from './store-checks.js';
 
 /** Wraps a store so that writing (and locking) fails with a system error, as a full or read-only disk does. */
 function failingWrites(inner: Store, code: 'ENOSPC' | 'EROFS', when: (key: string) => boolean): Store {

@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { Worker } from 'node:worker_threads';
+import { fsStore, type Store } from 'checkpoint-tool';
+import { onlyLock, temporaryDir, tree } from './helpers.js';
+import { bytesOf, entryBytes, entryOf } from './store-checks.js';
+
+describe('fsStore on disk', () => {
+  test('a lock this process holds is never taken over by it, however old it looks', async () => {
+    // Stores on one folder in one process (runs, say). The holder's lock has a modification time
+    // of 20 s ago: its heartbeat could not run (its event loop was blocked).
+    const dir = await temporaryDir();
+    const first = fsStore({ dir });
+    const second = fsStore({ dir });
+    const release = await first.lock?.('task', '[1]');
+    const lockFile = join(dir, 'checkpoint', 'task', (await onlyLock(dir, 'task')) as string);
+    /** Ages the lock, then lets `store` try to take it for 300 ms: long enough to look at it several times (every 2 to 100 ms). */
+    const tryAged = async (store: Store) => {
+      const past = new Date(Date.now() - 20_000);
+      await utimes(lockFile, past, past);
+      let taken = false;
+      const waiting = store.lock?.('task', '[1]').then((releaseIt) => {
+        taken = true;
+        return releaseIt;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return { waiting, taken: () => taken };
+    };
+    const bySecond = await tryAged(second);
+    assert.equal(bySecond.taken(), false, 'the second store waits for the first');
+    const entry = entryOf('[1]', bytesOf('first'));
+    await first.write('task', '[1]', entry);
+    await release?.();
+    const releaseSecond = await bySecond.waiting;
+    assert.equal(bySecond.taken(), true);
+    // The first store's release, once more, late: the lock is the second's now, and stays so.
+    await release?.();
+    const byThird = await tryAged(fsStore({ dir }));
+    assert.equal(byThird.taken(), false, 'the third store waits for the second');
+    await releaseSecond?.();
+    await (await byThird.waiting)?.();
+    assert.deepEqual(await second.readValue('task', '[1]'), entryBytes(entry));
+    assert.deepEqual(await readdir(join(dir, 'checkpoint', 'task')).then((names) => names.length), 1);
+  });
+
+  test('a lock this thread holds under another spelling of its path (a symbolic link) is not taken over', async () => {
+    const dir = await temporaryDir();
+    const alias = `${dir}-alias`;
+    await symlink(dir, alias);
+    try {
+      const store = fsStore({ dir });
+      const release = await store.lock?.('task', '[1]');
+      let taken = false;
+      const waiting = fsStore({ dir: alias })
+        .lock?.('task', '[1]')
+        .then((releaseIt) => {
+          taken = true;
+          return releaseIt;
+        });
+      // Long enough for the waiter to look at the lock several times (every 2 to 100 ms).
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(taken, false, 'the store through the link waits');
+      await release?.();
+      await (await waiting)?.();
+      assert.equal(taken, true);
+      assert.deepEqual(await readdir(join(dir, 'checkpoint', 'task')), []);
+    } finally {
+      await rm(alias);
+    }
+  });
+
+  test('a lock held by another thread of this process is not taken over as stale while it is fresh', async () => {
+    const dir = await temporaryDir();
+    const store = fsStore({ dir });
+    const release = await store.lock?.('task', '[1]');
+    // A worker thread of this process tries the same lock for 300 ms, then reports.
+    const library = new URL(import.meta.resolve('checkpoint-tool'));
+    const worker = new Worker(
+      `const { workerData, parentPort } = require('node:worker_threads');
+       import(workerData.library).then(async ({ fsStore }) => {
+         const store = fsStore({ dir: workerData.dir });
+         const taking = store.lock('task', '[1]').then(async (release) => { await release(); return true; });
+         const result = await Promise.race([taking, new Promise((resolve) => setTimeout(() => resolve(false), 300))]);
+         parentPort.postMessage(result);
+         await taking;
+       });`,
+      { eval: true, workerData: { dir, library: library.href } },
+    );
+    const [taken] = (await once(worker, 'message')) as [boolean];
+    assert.equal(taken, false, 'the other thread waits for this one');
+    await release?.();
+    await once(worker, 'exit');
+    assert.deepEqual(await readdir(join(dir, 'checkpoint', 'task')), []);
+  });
+
+  test('under its lock, the lock file naming its owner becomes the entry; a lock taken over meanwhile still stores it', async () => {
+    const dir = await temporaryDir();
+    const store = fsStore({ dir });
+    const lock = store.lock?.bind(store);
+    assert.ok(lock);
+    const release = await lock('task', '[1]');
+    const [lockFile = ''] = await readdir(join(dir, 'checkpoint', 'task'));
+    assert.ok(lockFile.endsWith('.entry.lock'), lockFile);
+    const owner = JSON.parse(await readFile(join(dir, 'checkpoint', 'task', lockFile), 'utf8'));
+    assert.equal(owner.pid, process.pid);
+    const first = entryOf('[1]', bytesOf('first'));
+    await store.write('task', '[1]', first);
+    assert.deepEqual(await readdir(join(dir, 'checkpoint', 'task')), [lockFile.slice(0, -'.lock'.length)]);
+    await release();
+    // Another process took the lock over as stale and removed it: the write still lands, whole.
+    const releaseSecond = await lock('task', '[2]');
+    const secondLock = (await readdir(join(dir, 'checkpoint', 'task'))).find((name) => name.endsWith('.lock'));
+    await rm(join(dir, 'checkpoint', 'task', secondLock as string));
+    const second = entryOf('[2]', bytesOf('second'));
+    await store.write('task', '[2]', second);
+    await releaseSecond();
+    // Taken over (moved aside), and locked again by the other process: a new file, which is neither
+    // written into, moved nor removed. The lock's file, kept open since it was taken, is no longer
+    // the one its path names.
+    const otherOwner = JSON.stringify({ pid: process.pid + 1, host: 'another-host' });
+    const releaseThird = await lock('task', '[3]');
+    const thirdLock = join(dir, 'checkpoint', 'task', (await onlyLock(dir, 'task')) as string);
+    await rm(thirdLock);
+    await writeFile(thirdLock, otherOwner, { flag: 'wx' });
+    const third = entryOf('[3]', bytesOf('third'));
+    await store.write('task', '[3]', third);
+    await releaseThird();
+    assert.equal(await readFile(thirdLock, 'utf8'), otherOwner);
+    assert.deepEqual(await fsStore({ dir }).readValue('task', '[3]'), entryBytes(third));
+    await rm(thirdLock);
+    // Past the locks kept open (256), a lock is closed once its owner is written, and at the
+    // commit its file is known by the owner written in it: one rewritten in place by another
+    // process is left alone too.
+    const many = await Promise.all(Array.from({ length: 256 }, (_, i) => lock('many', `[${i}]`)));
+    const releaseFourth = await lock('task', '[4]');
+    const fourthLock = join(dir, 'checkpoint', 'task', (await onlyLock(dir, 'task')) as string);
+    await writeFile(fourthLock, otherOwner);
+    const fourth = entryOf('[4]', bytesOf('fourth'));
+    await store.write('task', '[4]', fourth);
+    await releaseFourth();
+    await Promise.all(many.map((release) => release()));
+    assert.equal(await readFile(fourthLock, 'utf8'), otherOwner);
+    assert.deepEqual(await fsStore({ dir }).readValue('task', '[4]'), entryBytes(fourth));
+    await rm(fourthLock);
+    assert.deepEqual(await readdir(join(dir, 'checkpoint', 'many')), [], 'the 256 locks are released');
+    assert.deepEqual((await store.keys('task')).sort(), ['[1]', '[2]', '[3]', '[4]']);
+    assert.deepEqual(await fsStore({ dir }).readValue('task', '[1]'), entryBytes(first));
+    assert.deepEqual(await fsStore({ dir }).readValue('task', '[2]'), entryBytes(second));
+    assert.deepEqual(
+      (await tree(dir)).filter((name) => !name.endsWith('.entry') && name.includes('/task/')),
+      [],
+      'no lock or temporary file is left',
+    );
+  });
+});
