@@ -57,33 +57,53 @@ testStore(
   { describe, test },
 );
 
-test('idbStore: a value record with a flipped bit fails its checksum: reported, removed, read as missing', async (t) => {
-  const dbName = 'checksums';
-  const store = idbStore({ dbName });
-  const entry = entryOf('[1]', bytesOf('checked value', 300));
-  await store.write('task', '[1]', entry);
-  assert.deepEqual(await store.readValue('task', '[1]'), entryBytes(entry));
-  // Flip one bit inside the stored value, leaving its length as it was.
-  await new Promise<void>((resolve, reject) => {
+/** Replaces an entry's raw value record in IndexedDB by what `edit` makes of it, and gives the record it found. */
+async function editValueRecord(dbName: string, key: string, edit: (record: unknown) => Promise<unknown>) {
+  const database = await new Promise<IDBDatabase>((resolve, reject) => {
     const request = indexedDB.open(dbName);
     request.onerror = () => reject(request.error);
-    request.onsuccess = () => {
-      const database = request.result;
-      const objects = database.transaction('entries', 'readwrite').objectStore('entries');
-      const get = objects.get(['v', 'task', '[1]']);
-      get.onsuccess = () => {
-        const record = get.result as Uint8Array;
-        record[100] = (record[100] as number) ^ 0x04;
-        objects.put(record, ['v', 'task', '[1]']).onsuccess = () => {
-          database.close();
-          resolve();
-        };
-      };
-    };
+    request.onsuccess = () => resolve(request.result);
   });
-  const warn = t.mock.method(console, 'warn', () => {});
-  assert.equal(await store.readValue('task', '[1]'), undefined);
-  assert.equal(warn.mock.callCount(), 1);
-  assert.match(String(warn.mock.calls[0]?.arguments[0]), /value checksum mismatch/);
-  assert.equal(await store.readMeta('task', '[1]'), undefined, 'the damaged entry is removed whole');
-});
+  const objects = (mode: IDBTransactionMode) => database.transaction('entries', mode).objectStore('entries');
+  const record = await new Promise<unknown>((resolve, reject) => {
+    const get = objects('readonly').get(['v', 'task', key]);
+    get.onsuccess = () => resolve(get.result);
+    get.onerror = () => reject(get.error);
+  });
+  const edited = await edit(record);
+  await new Promise<void>((resolve, reject) => {
+    const put = objects('readwrite').put(edited, ['v', 'task', key]);
+    put.onsuccess = () => resolve();
+    put.onerror = () => reject(put.error);
+  });
+  database.close();
+  return record;
+}
+
+/** A copy of a value record's bytes with one bit flipped at `at`, as the same kind of record. */
+async function flipped(record: unknown, at: number): Promise<unknown> {
+  const bytes = record instanceof Blob ? new Uint8Array(await record.arrayBuffer()) : (record as Uint8Array).slice();
+  bytes[at] = (bytes[at] as number) ^ 0x04;
+  return record instanceof Blob ? new Blob([bytes]) : bytes;
+}
+
+for (const [size, kind] of [
+  [300, 'bytes'],
+  [65 * 2 ** 20, 'a Blob'],
+] as const) {
+  test(`idbStore: a value of ${size.toLocaleString('en-US')} bytes is kept as ${kind}; a flipped bit fails its checksum: reported, removed, read as missing`, async (t) => {
+    const dbName = `checksums-${size}`;
+    const store = idbStore({ dbName });
+    const entry = entryOf('[1]', bytesOf('checked value', size));
+    await store.write('task', '[1]', entry);
+    assert.deepEqual(await store.readValue('task', '[1]'), entryBytes(entry));
+    // Flip one bit inside the stored value, leaving its length as it was.
+    const record = await editValueRecord(dbName, '[1]', (found) => flipped(found, size - 100));
+    assert.equal(record instanceof Blob, kind === 'a Blob');
+    const warn = t.mock.method(console, 'warn', () => {});
+    assert.equal(await store.readValue('task', '[1]'), undefined);
+    assert.equal(warn.mock.callCount(), 1);
+    assert.match(String(warn.mock.calls[0]?.arguments[0]), /value checksum mismatch/);
+    assert.equal(await store.readMeta('task', '[1]'), undefined, 'the damaged entry is removed whole');
+  });
+}

@@ -4,8 +4,14 @@ import { crc32 } from './crc32.js';
 import { batchedReads, batchedWrites } from './idb-batches.js';
 import type { EntryMeta, Store } from './types.js';
 
-/** The largest record Chromium stores: its serialized key and value (`max=133169152`). */
-const CHROMIUM_RECORD_LIMIT = 133_169_152;
+/**
+ * A value record larger than this is stored as a `Blob` of the same bytes. Chromium refuses a
+ * record over about 127 MiB (133,169,152 serialized bytes, key included) but keeps a Blob's bytes
+ * apart, as large as the quota allows; a Blob is made from the value's pieces, so the value is
+ * not first copied into one buffer. Smaller records stay bytes, which reading needs no extra step
+ * for (Chromium keeps those over 64 KiB apart too).
+ */
+const BLOB_OVER = 64 * 2 ** 20;
 
 /** Whether this page has warned that Web Locks are missing. */
 let warnedNoLocks = false;
@@ -35,8 +41,8 @@ export interface IdbStoreOptions {
  * computed again. Where the Web Locks API exists (secure contexts: https, localhost), tabs running
  * the same graph compute each instance once; elsewhere it warns once, as tabs may then compute an
  * instance each. A database that exists without the object store is upgraded to add it.
- * A value is copied into one record with its checksum; Chromium refuses records over about 127
- * MiB, which fails that entry's write with an error that says so (compress such values).
+ * A value is copied into one record with its checksum; one over 64 MiB is stored as a `Blob`
+ * instead, so values larger than Chromium's largest record (about 127 MiB) are stored too.
  */
 export function idbStore(options: IdbStoreOptions = {}): Store {
   const dbName = options.dbName ?? 'checkpoint';
@@ -110,28 +116,43 @@ export function idbStore(options: IdbStoreOptions = {}): Store {
         ['v', folder, key],
       ]);
       if (meta === undefined && value === undefined) return undefined;
-      const record = value instanceof ArrayBuffer ? new Uint8Array(value) : value;
+      const record =
+        value instanceof ArrayBuffer
+          ? new Uint8Array(value)
+          : value instanceof Blob
+            ? new Uint8Array(await value.arrayBuffer())
+            : value;
       const problem = mismatch(meta, key, record);
       return problem ? damaged(folder, key, problem) : (record as Uint8Array).subarray(0, (meta as EntryMeta).size);
     },
     write(folder, key, { meta, value }) {
       // The value record is the bytes, then their CRC-32 (4 bytes, little-endian), in a buffer of
-      // its own (IndexedDB would clone a view's whole buffer).
-      const record = new Uint8Array(meta.size + 4);
-      let offset = 0;
-      let checksum = 0;
-      for (const piece of value) {
-        record.set(piece, offset);
-        offset += piece.length;
-        checksum = crc32(piece, checksum);
+      // its own (IndexedDB would clone a view's whole buffer), or in a Blob when large.
+      let record: Uint8Array | Blob;
+      if (meta.size + 4 > BLOB_OVER) {
+        let checksum = 0;
+        for (const piece of value) checksum = crc32(piece, checksum);
+        const trailer = new Uint8Array(4);
+        new DataView(trailer.buffer).setUint32(0, checksum, true);
+        // A Blob takes no view of shared memory: such a piece is copied.
+        const parts = value.map((piece) => (piece.buffer instanceof ArrayBuffer ? piece : piece.slice()));
+        record = new Blob([...(parts as Uint8Array<ArrayBuffer>[]), trailer]);
+      } else {
+        const bytes = new Uint8Array(meta.size + 4);
+        let offset = 0;
+        let checksum = 0;
+        for (const piece of value) {
+          bytes.set(piece, offset);
+          offset += piece.length;
+          checksum = crc32(piece, checksum);
+        }
+        new DataView(bytes.buffer).setUint32(meta.size, checksum, true);
+        record = bytes;
       }
-      new DataView(record.buffer).setUint32(meta.size, checksum, true);
       return write([
         [['v', folder, key], record],
         [['m', folder, key], meta],
-      ]).catch((error: unknown) => {
-        throw tooLarge(error, record.length) ? refused(error, dbName, folder, key, meta.size) : error;
-      });
+      ]);
     },
     delete: remove,
     clear(folder) {
@@ -234,21 +255,6 @@ function warnIfNoLocks(): void {
     : '(it exists only in secure contexts: https, or localhost)';
   console.warn(
     `checkpoint-tool: the Web Locks API is unavailable ${why}, so tabs running the same graph at once may each compute the same instances`,
-  );
-}
-
-/** Whether a write failed because IndexedDB refuses a record of `length` bytes. */
-function tooLarge(error: unknown, length: number): boolean {
-  if (!(error instanceof Error)) return false;
-  return /too large/i.test(error.message) || (error.name === 'UnknownError' && length >= CHROMIUM_RECORD_LIMIT - 1_024);
-}
-
-/** The error of an entry whose value record IndexedDB refused as too large. */
-function refused(error: unknown, dbName: string, folder: string, key: string, size: number): CheckpointError {
-  const mib = (size / 2 ** 20).toFixed(1);
-  return new CheckpointError(
-    `IndexedDB refused the value of ${folder}(${key.slice(1, -1)}) in ${dbName}: ${size.toLocaleString('en-US')} bytes (${mib} MiB) in one record, more than the browser stores (Chromium: about 127 MiB). Compress the task's output (its \`compress\` option) or return a smaller value`,
-    { cause: error },
   );
 }
 
