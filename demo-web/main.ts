@@ -3,9 +3,8 @@
  * IndexedDB, and shows every instance's state live.
  * @module
  */
-import { AbortError, type RunEvent } from 'checkpoint-tool/browser';
+import { AbortError, defaultStoreStatus, type RunEvent } from 'checkpoint-tool/browser';
 import { describeNode, type GraphNode, GraphView } from './graph-view.js';
-import { cacheIsPersistent } from './storage-check.js';
 import { choose, type DemoSettings } from './tasks.js';
 import { accepts, readHash, writeHash } from './url-state.js';
 import { createPool, type DemoPool } from './workers.js';
@@ -277,11 +276,13 @@ breakButton.addEventListener('click', () => {
 });
 
 // The library falls back to memory (with a console warning) where IndexedDB is missing or fails to
-// open; the page finds out the same way, while the first run starts, and says so.
-void cacheIsPersistent().then((persistent) => {
-  if (persistent) return;
-  byId('no-idb').hidden = false;
-  byId('cache-place').textContent = 'cached in memory, for this page only (IndexedDB is unavailable here)';
+// open; the page asks it where results go, and says why they do not last.
+void defaultStoreStatus().then((status) => {
+  if (status.persistent) return;
+  const notice = byId('no-idb');
+  notice.textContent = `Results are cached in memory, for this page only: ${status.reason ?? 'no persistent storage here'}.`;
+  notice.hidden = false;
+  byId('cache-place').textContent = 'cached in memory, for this page only';
 });
 if (import.meta.env.PROD && 'serviceWorker' in navigator) {
   navigator.serviceWorker.register('./sw.js').catch((error) => console.warn('Offline mode unavailable:', error));

@@ -19,6 +19,7 @@ export type { PoolExecutor, PoolOptions } from './executors/pool.js';
 export type { Executor, Job, JobContext } from './executors/types.js';
 export { Instance, type ResultOf } from './instance.js';
 export type { Json } from './json.js';
+export { type DefaultStoreStatus, defaultStoreStatus } from './platform.js';
 export { Computation, type Requirement, requires, type Shape } from './requires.js';
 export type { RunOptions } from './run.js';
 export { memoryStore } from './storage/memory.js';

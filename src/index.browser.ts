@@ -16,15 +16,12 @@ setDefaultStore(() =>
       return idbStore();
     },
     memoryStore,
-    (reason) => {
-      const problem =
-        'timeout' in reason
-          ? `did not open within ${reason.timeout / 1_000} s`
-          : typeof indexedDB === 'undefined'
-            ? 'is unavailable'
-            : `failed to open (${reason.error instanceof Error ? `${reason.error.name}: ${reason.error.message}` : String(reason.error)})`;
-      return `checkpoint-tool: IndexedDB ${problem}; results are cached in memory only`;
-    },
+    (reason) =>
+      'timeout' in reason
+        ? `IndexedDB did not open within ${reason.timeout / 1_000} s`
+        : typeof indexedDB === 'undefined'
+          ? 'IndexedDB is unavailable'
+          : `IndexedDB failed to open (${reason.error instanceof Error ? `${reason.error.name}: ${reason.error.message}` : String(reason.error)})`,
   ),
 );
 

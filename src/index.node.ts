@@ -6,7 +6,7 @@
 import { setDefaultStore } from './platform.js';
 import { fsStore } from './storage/fs.js';
 
-setDefaultStore(() => fsStore());
+setDefaultStore(() => ({ store: fsStore(), status: async () => ({ kind: 'fs', persistent: true }) }));
 
 export * from './core.js';
 export { type NodePoolOptions, nodePool } from './executors/node-pool.js';

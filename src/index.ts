@@ -7,6 +7,13 @@
 import { setDefaultStore } from './platform.js';
 import { memoryStore } from './storage/memory.js';
 
-setDefaultStore(memoryStore);
+setDefaultStore(() => ({
+  store: memoryStore(),
+  status: async () => ({
+    kind: 'memory',
+    persistent: false,
+    reason: 'no persistent store is known on this platform (neither the node nor the browser entry was chosen)',
+  }),
+}));
 
 export * from './core.js';

@@ -1,12 +1,28 @@
 import type { Store } from './storage/types.js';
 
-let makeDefaultStore: () => Store = () => {
+/** Where the default store keeps results, as {@link defaultStoreStatus} reports it. */
+export interface DefaultStoreStatus {
+  /** `'fs'` under Node.js, `'indexeddb'` in browsers, `'memory'` elsewhere or where IndexedDB fails. */
+  readonly kind: 'fs' | 'indexeddb' | 'memory';
+  /** Whether results outlive the process or the page: `false` in memory. */
+  readonly persistent: boolean;
+  /** Why results are kept in memory only, where they are (as in `IndexedDB failed to open (...)`). */
+  readonly reason?: string;
+}
+
+/** A platform's default store, and how to tell where it keeps results. */
+export interface DefaultStore {
+  readonly store: Store;
+  readonly status: () => Promise<DefaultStoreStatus>;
+}
+
+let makeDefaultStore: () => DefaultStore = () => {
   throw new Error('checkpoint-tool: no default store; pass `store` in the options');
 };
-let defaultStore: Store | undefined;
+let defaultStore: DefaultStore | undefined;
 
 /** Sets how the platform's default store is made; called once by each entry point. */
-export function setDefaultStore(make: () => Store): void {
+export function setDefaultStore(make: () => DefaultStore): void {
   makeDefaultStore = make;
   defaultStore = undefined;
 }
@@ -14,5 +30,20 @@ export function setDefaultStore(make: () => Store): void {
 /** The platform's default store, made on first use. */
 export function getDefaultStore(): Store {
   defaultStore ??= makeDefaultStore();
-  return defaultStore;
+  return defaultStore.store;
+}
+
+/**
+ * Where the default store (the one runs use without a `store` option) keeps results: on the
+ * filesystem under Node.js, in IndexedDB in browsers, or in memory, where results last only as long
+ * as the page or process. In browsers it waits for IndexedDB to open (at most 5 s) and tells
+ * whether the store fell back to memory, and why: a page can tell its user that results will not
+ * survive a reload.
+ * @example
+ * const status = await defaultStoreStatus();
+ * if (!status.persistent) showNotice(`Results are not saved: ${status.reason}`);
+ */
+export function defaultStoreStatus(): Promise<DefaultStoreStatus> {
+  defaultStore ??= makeDefaultStore();
+  return defaultStore.status();
 }

@@ -139,6 +139,10 @@ describe('the choose(n, k) demo', { timeout: 150_000 }, () => {
     await page.goto(`${server.url}#n=6&k=3&delay=0&workers=2`);
     assert.equal((await nextRun(page, 0)).value, '20');
     await page.waitForSelector('#no-idb', { state: 'visible', timeout: 10_000 });
+    assert.match(
+      (await page.textContent('#no-idb')) ?? '',
+      /for this page only: IndexedDB failed to open \(InvalidStateError/,
+    );
     assert.match((await page.textContent('header')) ?? '', /cached in memory, for this page only/);
     assert.ok(
       seen.warnings.some((warning) => /^checkpoint-tool: IndexedDB .*results are cached in memory only/.test(warning)),

@@ -193,11 +193,12 @@ describe('idbStore in Chromium: failures, upgrades and fallbacks', { timeout: 12
     });
     const page = await openIdbLab(context);
     const seen = watchConsole(page);
-    const value = await page.evaluate(() => {
+    const { value, status } = await page.evaluate(async () => {
       const triple = window.checkpoint.task('triple', (x: number) => () => 3 * x);
-      return triple(5).run();
+      return { value: await triple(5).run(), status: await window.checkpoint.defaultStoreStatus() };
     });
     assert.equal(value, 15);
+    assert.deepEqual(status, { kind: 'memory', persistent: false, reason: 'IndexedDB did not open within 5 s' });
     assert.ok(
       seen.warnings.some((warning) => /IndexedDB did not open within \d+ s.*memory/.test(warning)),
       `a warning says why: ${JSON.stringify(seen.warnings)}`,
@@ -217,11 +218,16 @@ describe('idbStore in Chromium: failures, upgrades and fallbacks', { timeout: 12
     });
     const page = await openIdbLab(context);
     const seen = watchConsole(page);
-    const value = await page.evaluate(() => {
+    const { value, status } = await page.evaluate(async () => {
       const half = window.checkpoint.task('half', (x: number) => () => x / 2);
-      return half(5).run();
+      return { value: await half(5).run(), status: await window.checkpoint.defaultStoreStatus() };
     });
     assert.equal(value, 2.5);
+    assert.deepEqual(status, {
+      kind: 'memory',
+      persistent: false,
+      reason: 'IndexedDB failed to open (SecurityError: The user denied it)',
+    });
     assert.ok(
       seen.warnings.some((warning) =>
         /IndexedDB failed to open \(SecurityError: The user denied it\); results are cached in memory only/.test(
@@ -260,6 +266,8 @@ describe('idbStore in Chromium: failures, upgrades and fallbacks', { timeout: 12
     await page.reload();
     await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
     assert.ok((await run()).includes('cached'), 'stored in IndexedDB, read after a reload');
+    const status = await page.evaluate(() => window.checkpoint.defaultStoreStatus());
+    assert.deepEqual(status, { kind: 'indexeddb', persistent: true });
     assert.deepEqual(seen.warnings, []);
     await context.close();
   });

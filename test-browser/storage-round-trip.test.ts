@@ -120,6 +120,7 @@ describe('IndexedDB storage in Chromium, through the public API', { timeout: 120
       `a warning is logged, got ${JSON.stringify(seen.warnings)}`,
     );
     assert.ok(await page.isVisible('#no-idb'), 'the page says results are kept in memory');
+    assert.match((await page.textContent('#no-idb')) ?? '', /for this page only: IndexedDB is unavailable/);
     await page.screenshot({ path: `${screenshotDir}demo-no-indexeddb.png`, fullPage: true });
 
     // Cached in memory for the life of the page: a rerun reads everything from it...
