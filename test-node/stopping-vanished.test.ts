@@ -138,3 +138,52 @@ test('a run whose instance fails on one vanished input settles only once the oth
   const after = (await inner.readMeta('stop-settle-slow', '[]'))?.stamp;
   assert.ok(before !== undefined && after !== undefined && after !== before, 'its new value was stored');
 });
+
+test('without keepGoing, no new work starts once a recomputed input fails, though its sibling is still being recomputed', async () => {
+  const inner = memoryStore();
+  let phase: 'first' | 'second' = 'first';
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let failedOnce: () => void = () => {};
+  const failedBad = new Promise<void>((resolve) => {
+    failedOnce = resolve;
+  });
+  // Its recomputation waits until the run has had the chance to start other work.
+  const slow = task('stop-newwork-slow', () => async () => {
+    if (phase === 'second') await gate;
+    return 1;
+  });
+  const bad = task('stop-newwork-bad', () => () => {
+    if (phase === 'second') throw new RangeError('cannot now');
+    return 2;
+  });
+  const pair = task('stop-newwork-pair', (n: number) => requires(slow(), bad())((a, b) => a + b + n));
+  // Ends only after the failure is reported; what depends on it is new work.
+  const trigger = task('stop-newwork-trigger', (n: number) => async () => {
+    await failedBad;
+    return n;
+  });
+  const after = task('stop-newwork-after', (n: number) => requires(trigger(n))((v) => v));
+  const top = task('stop-newwork-top', (n: number) => requires(pair(n), after(n))((a, b) => a + b));
+  await pair(0).run({ store: inner });
+  phase = 'second';
+  const evicting: Store = { ...inner, readValue: async () => undefined };
+  const events = recorder();
+  const onEvent: typeof events.onEvent = (event) => {
+    events.onEvent(event);
+    if (event.type === 'failed' && event.instance.label === 'stop-newwork-bad()') failedOnce();
+    if (event.type === 'finished' && event.instance.label === 'stop-newwork-trigger(1)') release();
+  };
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    await assert.rejects(top(1).run({ store: evicting, onEvent }), TaskFailedError);
+  } finally {
+    console.warn = warn;
+    release();
+  }
+  assert.ok(!events.labels('started').includes('stop-newwork-after(1)'), 'nothing new started after the failure');
+  assert.ok(events.labels('skipped').includes('stop-newwork-after(1)'));
+});

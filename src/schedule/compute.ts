@@ -23,6 +23,11 @@ export interface ComputeContext {
   readonly slots: StoreSlots;
   /** Lets the run start another node: one has left the store's hands to compute. */
   readonly pump: () => void;
+  /**
+   * A recomputation failed: the run starts no new work unless it keeps going, as when the
+   * dependent waiting for it fails, which happens only once its other inputs have settled.
+   */
+  readonly recomputeFailed: () => void;
 }
 
 /**
@@ -105,6 +110,7 @@ export class Computations implements JobHost {
       if (isStopped(cause, this.signal)) throw STOPPED;
       const error = new TaskFailedError(instance.task.id, instance.args, instance.label, cause);
       reporter.failed(j, error);
+      this.#context.recomputeFailed();
       throw error;
     }
   }

@@ -71,9 +71,10 @@ class Scheduler {
     this.#root = n - 1;
     const results = new Results(graph, plan, store, (j) => this.#computations.recompute(j));
     this.#results = results;
-    this.#reporter = new Reporter(graph.nodes, context.emit, context.now, () => {
+    const stopUnlessKeepGoing = () => {
       if (!context.keepGoing) this.#stopping.stop();
-    });
+    };
+    this.#reporter = new Reporter(graph.nodes, context.emit, context.now, stopUnlessKeepGoing);
     this.#slots = new StoreSlots(n);
     this.#computations = new Computations({
       nodes: graph.nodes,
@@ -85,6 +86,7 @@ class Scheduler {
       stopping: this.#stopping,
       slots: this.#slots,
       pump: () => this.#pump(),
+      recomputeFailed: stopUnlessKeepGoing,
     });
     this.#waiting = new Int32Array(n);
     this.#started = new Uint8Array(n);
