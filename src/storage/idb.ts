@@ -134,8 +134,12 @@ export function idbStore(options: IdbStoreOptions = {}): Store {
         for (const piece of value) checksum = crc32(piece, checksum);
         const trailer = new Uint8Array(4);
         new DataView(trailer.buffer).setUint32(0, checksum, true);
-        // A Blob takes no view of shared memory: such a piece is copied.
-        const parts = value.map((piece) => (piece.buffer instanceof ArrayBuffer ? piece : piece.slice()));
+        // A Blob takes no view of shared memory, nor of a resizable buffer: such a piece is copied.
+        const parts = value.map((piece) =>
+          piece.buffer instanceof ArrayBuffer && !(piece.buffer as { resizable?: boolean }).resizable
+            ? piece
+            : piece.slice(),
+        );
         record = new Blob([...(parts as Uint8Array<ArrayBuffer>[]), trailer]);
       } else {
         const bytes = new Uint8Array(meta.size + 4);
