@@ -280,7 +280,7 @@ breakButton.addEventListener('click', () => {
 void defaultStoreStatus().then((status) => {
   if (status.persistent) return;
   const notice = byId('no-idb');
-  notice.textContent = `Results are cached in memory, for this page only: ${status.reason ?? 'no persistent storage here'}.`;
+  notice.textContent = `Results are cached in memory, for this page only: ${status.reason}.`;
   notice.hidden = false;
   byId('cache-place').textContent = 'cached in memory, for this page only';
 });

@@ -1,66 +1,7 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { build } from 'vite';
-import { launch, watchConsole } from './helpers.js';
-
-let browser: Browser;
-/** test-browser/idb-lab.ts, bundled as a user's app bundles the library. */
-let labBundle: string;
-
-before(async () => {
-  const outDir = join(tmpdir(), `checkpoint-idb-lab-${process.pid}`);
-  const bundle = build({
-    configFile: false,
-    logLevel: 'warn',
-    root: import.meta.dirname,
-    build: {
-      outDir,
-      emptyOutDir: true,
-      target: 'es2022',
-      minify: false,
-      lib: { entry: join(import.meta.dirname, 'idb-lab.ts'), formats: ['es'], fileName: 'idb-lab' },
-    },
-  });
-  [browser] = await Promise.all([launch(), bundle]);
-  labBundle = await readFile(join(outDir, 'idb-lab.js'), 'utf8');
-});
-after(async () => {
-  await browser?.close();
-});
-
-/** A secure origin (Web Locks exist), served by the test itself through request interception. */
-const labOrigin = 'http://localhost:9/';
-
-/** A new browser context whose `origin` serves the lab page; `init` runs in each page first. */
-async function labContext(origin = labOrigin, init?: () => void): Promise<BrowserContext> {
-  const context = await browser.newContext();
-  // tsx keeps the names of functions in the tests' page.evaluate callbacks through esbuild's __name.
-  await context.addInitScript('globalThis.__name = (target) => target;');
-  if (init) await context.addInitScript(init);
-  await context.route(`${origin}**`, (route) =>
-    route.request().url().endsWith('.js')
-      ? route.fulfill({ contentType: 'text/javascript', body: labBundle })
-      : route.fulfill({
-          contentType: 'text/html',
-          body: '<!doctype html><script type="module" src="idb-lab.js"></script>',
-        }),
-  );
-  return context;
-}
-
-async function openIdbLab(context: BrowserContext, origin = labOrigin): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(origin);
-  await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
-  return page;
-}
-
-/** Above Chromium's largest IndexedDB record (133,169,152 serialized bytes). */
-const overRecordLimit = 130 * 2 ** 20;
+import { describe, test } from 'node:test';
+import { watchConsole } from './helpers.js';
+import { labContext, labOrigin, openIdbLab } from './idb-lab-session.js';
 
 describe('idbStore in Chromium: failures, upgrades and fallbacks', { timeout: 120_000 }, () => {
   test("a record IndexedDB refuses fails its own write, with the browser's reason, not those batched with it", async () => {
@@ -112,31 +53,6 @@ describe('idbStore in Chromium: failures, upgrades and fallbacks', { timeout: 12
     assert.equal(report.stored.length, 20, 'the other entries are stored');
     assert.ok(!report.stored.includes('["bad"]'));
     assert.deepEqual(report.value, new Array(64).fill(7));
-    await context.close();
-  });
-
-  test("a value larger than Chromium's largest record is stored, and read back whole after a reload", async () => {
-    const context = await labContext();
-    const page = await openIdbLab(context);
-    const run = () =>
-      page.evaluate(async (size) => {
-        const { task } = window.checkpoint;
-        const sized = task('sized', (n: number) => () => {
-          const bytes = new Uint8Array(n);
-          for (let i = 0; i < n; i += 4093) bytes[i] = (i >>> 12) & 255;
-          return bytes;
-        });
-        const events: string[] = [];
-        const value = await sized(size).run({ onEvent: (event) => events.push(event.type) });
-        let same = value.length === size;
-        for (let i = 0; i < size && same; i += 4093) same = value[i] === ((i >>> 12) & 255);
-        for (let i = 1; i < size && same; i += 4093 * 7) same = value[i] === 0;
-        return { events, length: value.length, same };
-      }, overRecordLimit);
-    assert.deepEqual(await run(), { events: ['planned', 'started', 'finished'], length: overRecordLimit, same: true });
-    await page.reload();
-    await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
-    assert.deepEqual(await run(), { events: ['planned', 'cached'], length: overRecordLimit, same: true });
     await context.close();
   });
 

@@ -89,7 +89,7 @@ async function flipped(record: unknown, at: number): Promise<unknown> {
 
 for (const [size, kind] of [
   [300, 'bytes'],
-  [65 * 2 ** 20, 'a Blob'],
+  [121 * 2 ** 20, 'a Blob'],
 ] as const) {
   test(`idbStore: a value of ${size.toLocaleString('en-US')} bytes is kept as ${kind}; a flipped bit fails its checksum: reported, removed, read as missing`, async (t) => {
     const dbName = `checksums-${size}`;
@@ -107,3 +107,25 @@ for (const [size, kind] of [
     assert.equal(await store.readMeta('task', '[1]'), undefined, 'the damaged entry is removed whole');
   });
 }
+
+test('idbStore: a Blob value record whose bytes cannot be read is reported, removed and read as missing', async (t) => {
+  const dbName = 'unreadable-blob';
+  const store = idbStore({ dbName });
+  const entry = entryOf('[1]', bytesOf('blob value', 300));
+  await store.write('task', '[1]', entry);
+  // The same bytes as a Blob read back as they were.
+  await editValueRecord(dbName, '[1]', async (record) => new Blob([record as Uint8Array<ArrayBuffer>]));
+  assert.deepEqual(await store.readValue('task', '[1]'), entryBytes(entry));
+  // Its bytes gone (the site's data cleared meanwhile, say).
+  t.mock.method(Blob.prototype, 'arrayBuffer', async () => {
+    throw new DOMException('The blob is gone', 'NotReadableError');
+  });
+  const warn = t.mock.method(console, 'warn', () => {});
+  assert.equal(await store.readValue('task', '[1]'), undefined);
+  assert.equal(warn.mock.callCount(), 1);
+  assert.match(
+    String(warn.mock.calls[0]?.arguments[0]),
+    /its value could not be read: NotReadableError: The blob is gone/,
+  );
+  assert.equal(await store.readMeta('task', '[1]'), undefined, 'the entry is removed whole');
+});

@@ -1,17 +1,17 @@
 import { delMany, promisifyRequest, type UseStore } from 'idb-keyval';
-import { CheckpointError } from '../errors.js';
+import { CheckpointError, describe } from '../errors.js';
 import { crc32 } from './crc32.js';
 import { batchedReads, batchedWrites } from './idb-batches.js';
 import type { EntryMeta, Store } from './types.js';
 
 /**
- * A value record larger than this is stored as a `Blob` of the same bytes. Chromium refuses a
+ * A value record larger than this is stored as a `Blob` of the same bytes: Chromium refuses a
  * record over about 127 MiB (133,169,152 serialized bytes, key included) but keeps a Blob's bytes
- * apart, as large as the quota allows; a Blob is made from the value's pieces, so the value is
- * not first copied into one buffer. Smaller records stay bytes, which reading needs no extra step
- * for (Chromium keeps those over 64 KiB apart too).
+ * apart, as large as the quota allows, and a Blob is made from the value's pieces, without first
+ * copying them into one buffer. Smaller records stay bytes, as some browsers refuse Blobs in
+ * IndexedDB (Safari's private windows).
  */
-const BLOB_OVER = 64 * 2 ** 20;
+const BLOB_OVER = 120 * 2 ** 20;
 
 /** Whether this page has warned that Web Locks are missing. */
 let warnedNoLocks = false;
@@ -41,7 +41,7 @@ export interface IdbStoreOptions {
  * computed again. Where the Web Locks API exists (secure contexts: https, localhost), tabs running
  * the same graph compute each instance once; elsewhere it warns once, as tabs may then compute an
  * instance each. A database that exists without the object store is upgraded to add it.
- * A value is copied into one record with its checksum; one over 64 MiB is stored as a `Blob`
+ * A value is copied into one record with its checksum; one over 120 MiB is stored as a `Blob`
  * instead, so values larger than Chromium's largest record (about 127 MiB) are stored too.
  */
 export function idbStore(options: IdbStoreOptions = {}): Store {
@@ -116,12 +116,15 @@ export function idbStore(options: IdbStoreOptions = {}): Store {
         ['v', folder, key],
       ]);
       if (meta === undefined && value === undefined) return undefined;
-      const record =
-        value instanceof ArrayBuffer
-          ? new Uint8Array(value)
-          : value instanceof Blob
-            ? new Uint8Array(await value.arrayBuffer())
-            : value;
+      let record = value instanceof ArrayBuffer ? new Uint8Array(value) : value;
+      if (value instanceof Blob) {
+        try {
+          record = new Uint8Array(await value.arrayBuffer());
+        } catch (error) {
+          // Its bytes are gone (the site's data cleared meanwhile, say): no entry any more.
+          return damaged(folder, key, `its value could not be read: ${describe(error)}`);
+        }
+      }
       const problem = mismatch(meta, key, record);
       return problem ? damaged(folder, key, problem) : (record as Uint8Array).subarray(0, (meta as EntryMeta).size);
     },
