@@ -43,12 +43,14 @@ export type Compute<R> = Computation<R> | (() => R | PromiseLike<R>);
  * A task argument's type with what JSON cannot express made `never`: functions, symbols, bigints,
  * `undefined`, and classes with their own representation (`Date`, `Map`, `Set`, `RegExp`, typed
  * arrays, promises), at any depth. Calling a task with such a value is then a compile error, as
- * it is an `InvalidArgumentError` at run time. Other class instances pass (their shape is that of
- * a plain object) and fail at run time. `unknown` and `any` pass unchanged.
+ * it is an `InvalidArgumentError` at run time. Instances of other classes pass where they have
+ * the shape of a plain object (no methods), and fail at run time. `Json`, `unknown` and `any`
+ * pass unchanged. In generic code, where an argument's type is a type parameter, the check cannot
+ * be decided: pass such an argument `as JsonArg<T>`.
  */
 export type JsonArg<T> = unknown extends T
   ? T
-  : T extends string | number | boolean | null
+  : T extends Json
     ? T
     : T extends
           | undefined

@@ -7,6 +7,8 @@ import {
   type Compute,
   type Instance,
   InvalidArgumentError,
+  type Json,
+  type JsonArg,
   memoryStore,
   type ResultOf,
   type RunEvent,
@@ -87,6 +89,10 @@ const rest = task(
 rest(1, 2, 3);
 const tree = task('types-tree', (t: Tree) => () => t.children.length);
 tree({ label: 'root', children: [{ label: 'leaf', children: [] }] });
+const json = task('types-json', (x: Json) => () => x);
+json({ a: [1, 'b', null, { c: true }] });
+const generic = <T extends Json>(value: T) => task('types-generic', (x: T) => () => x)(value as JsonArg<T>);
+void generic;
 const anything = task('types-unknown', (x: unknown) => () => typeof x);
 anything({ deep: [1, 'two', null] });
 const either = task('types-union', (x: string | Date) => () => String(x));
