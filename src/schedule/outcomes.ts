@@ -28,16 +28,17 @@ export function isStopped(cause: unknown, signal: AbortSignal | undefined): bool
  * being read or recomputed, so the run never settles before a recomputation's write. Rejects with
  * the first input's error in order, one that is not {@link STOPPED} first.
  */
-export async function allSettled(inputs: readonly unknown[]): Promise<unknown[]> {
-  const outcomes = await Promise.allSettled(inputs);
-  let stopped = false;
-  for (const outcome of outcomes) {
-    if (outcome.status === 'fulfilled') continue;
-    if (outcome.reason !== STOPPED) throw outcome.reason;
-    stopped = true;
-  }
-  if (stopped) throw STOPPED;
-  return outcomes.map((outcome) => (outcome as PromiseFulfilledResult<unknown>).value);
+export function allSettled(inputs: readonly unknown[]): Promise<unknown[]> {
+  // All fulfilled, the usual case, costs what `Promise.all` does; the rest is waited for only
+  // once one has failed.
+  return Promise.all(inputs).catch(async (first: unknown) => {
+    const outcomes = await Promise.allSettled(inputs);
+    const failure = outcomes.find(
+      (outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected' && outcome.reason !== STOPPED,
+    );
+    // None but STOPPED: the first to reject was one.
+    throw failure ? failure.reason : first;
+  });
 }
 
 /** Whether a value is a promise or another thenable, to be awaited rather than used as it is. */
