@@ -5,13 +5,18 @@ export type Json = null | boolean | number | string | readonly Json[] | { readon
 
 /**
  * The canonical JSON text of task arguments: object keys sorted, no spaces. Equal JSON values give
- * equal keys whatever their key order. Throws {@link InvalidArgumentError} naming the path of a
- * value JSON cannot express. {@link simpleKey} gives the same text, faster, for the arguments it
- * takes: tasks try it first.
+ * equal keys whatever their key order. As `JSON.stringify` does, an object property whose value is
+ * `undefined` is left out, and so are trailing `undefined` arguments (an optional parameter not
+ * given): `f(1, undefined)` is `f(1)`, `f({ a: 1, b: undefined })` is `f({ a: 1 })`. Throws
+ * {@link InvalidArgumentError} naming the path of a value JSON cannot express, `undefined` in an
+ * array or before another argument included. {@link simpleKey} gives the same text, faster, for
+ * the arguments it takes: tasks try it first.
  */
 export function canonicalKey(task: string, args: readonly unknown[]): string {
+  let given = args.length;
+  while (given > 0 && args[given - 1] === undefined) given--;
   try {
-    return canonical(task, args, 'args', new Set());
+    return canonical(task, given === args.length ? args : args.slice(0, given), 'args', new Set());
   } catch (error) {
     // Only the stack running out throws a RangeError here.
     if (error instanceof RangeError) throw new InvalidArgumentError(task, 'args', 'is nested too deeply');
@@ -75,8 +80,8 @@ function canonical(task: string, value: unknown, path: string, ancestors: Set<ob
     const parts: string[] = [];
     for (const name of Object.keys(value).sort()) {
       const item = (value as Record<string, unknown>)[name];
+      if (item === undefined) continue; // left out, as JSON.stringify does
       const itemPath = `${path}${/^[A-Za-z_$][\w$]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`}`;
-      if (item === undefined) throw new InvalidArgumentError(task, itemPath, 'is undefined');
       parts.push(`${JSON.stringify(name)}:${canonical(task, item, itemPath, ancestors)}`);
     }
     if (Object.getOwnPropertySymbols(value).length > 0) {

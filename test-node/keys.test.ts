@@ -78,7 +78,6 @@ const rejected: Record<string, (holder: object) => unknown> = {
   function: () => () => 1,
   symbol: () => Symbol('s'),
   bigint: () => 1n,
-  undefined: () => undefined,
   NaN: () => Number.NaN,
   Infinity: () => Number.POSITIVE_INFINITY,
   '-Infinity': () => Number.NEGATIVE_INFINITY,
@@ -248,6 +247,19 @@ describe('canonical argument keys', () => {
     // Shared (not cyclic) references are fine: JSON would write them twice.
     const shared = { a: 1 };
     assert.equal(t([shared, shared]), t([{ a: 1 }, { a: 1 }]));
+  });
+
+  test('undefined is left out where JSON leaves it out (object properties, trailing arguments) and refused elsewhere', () => {
+    assert.equal(t({ a: 1, b: undefined }), t({ a: 1 }));
+    assert.deepEqual(t({ a: 1, b: undefined }).args, [{ a: 1 }]);
+    assert.equal(t({ p: [{ q: undefined, r: 2 }] }), t({ p: [{ r: 2 }] }));
+    assert.equal(t(1, undefined), t(1));
+    assert.equal(t(1, undefined, undefined), t(1));
+    assert.equal(t(undefined), t());
+    assert.deepEqual(t(1, undefined).args, [1]);
+    // JSON would turn these into null, another value: refused.
+    assertRejected(() => t([1, undefined]), 'args[0][1]', 'undefined in an array');
+    assertRejected(() => t(undefined, 1), 'args[0]', 'undefined before another argument');
   });
 
   test('a refused value anywhere in a random argument is reported at its path', () => {
