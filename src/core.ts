@@ -24,4 +24,4 @@ export { Computation, type Requirement, requires, type Shape } from './requires.
 export type { RunOptions } from './run.js';
 export { memoryStore } from './storage/memory.js';
 export type { Entry, EntryMeta, Store } from './storage/types.js';
-export { type Compute, type JsonArg, type Task, type TaskOptions, task } from './task.js';
+export { type Compute, type Task, type TaskOptions, task } from './task.js';

@@ -40,44 +40,13 @@ export interface TaskOptions {
 export type Compute<R> = Computation<R> | (() => R | PromiseLike<R>);
 
 /**
- * A task argument's type with what JSON cannot express made `never`: functions, symbols, bigints,
- * `undefined`, and classes with their own representation (`Date`, `Map`, `Set`, `RegExp`, typed
- * arrays, promises), at any depth. Calling a task with such a value is then a compile error, as
- * it is an `InvalidArgumentError` at run time. Instances of other classes pass where they have
- * the shape of a plain object (no methods), and fail at run time. `Json`, `unknown` and `any`
- * pass unchanged. In generic code, where an argument's type is a type parameter, the check cannot
- * be decided: pass such an argument `as JsonArg<T>`.
- */
-export type JsonArg<T> = unknown extends T
-  ? T
-  : T extends Json
-    ? T
-    : T extends
-          | undefined
-          | bigint
-          | symbol
-          | ((...args: never[]) => unknown)
-          | Date
-          | RegExp
-          | ReadonlyMap<unknown, unknown>
-          | ReadonlySet<unknown>
-          | ArrayBufferView
-          | ArrayBufferLike
-          | PromiseLike<unknown>
-      ? never
-      : { [K in keyof T]: JsonArg<T[K]> };
-
-/**
  * A task: call it with arguments to get an instance. Its results live in one cache folder.
  * @typeParam A - the arguments' types
  * @typeParam R - the result's type
  */
 export interface Task<A extends readonly unknown[], R> {
-  /**
-   * The instance for these arguments; equal arguments always give the same instance. Arguments
-   * are JSON values ({@link JsonArg}).
-   */
-  (...args: { [K in keyof A]: JsonArg<A[K]> }): Instance<R>;
+  /** The instance for these arguments; equal arguments always give the same instance. */
+  (...args: A): Instance<R>;
   /** The task's name as declared. */
   readonly taskName: string;
   /** `namespace.name`, or `name` without a namespace: the task's cache folder. */
@@ -169,14 +138,12 @@ export function task<A extends readonly unknown[], R>(
     maxConcurrency,
     factory as (...args: readonly unknown[]) => unknown,
   );
-  // Checked at run time: the arguments' JSON types only guide the caller.
-  const instance = (...args: readonly unknown[]): Instance<Awaited<R>> =>
-    definition.instance(args) as Instance<Awaited<R>>;
+  const instance = (...args: A): Instance<Awaited<R>> => definition.instance(args) as Instance<Awaited<R>>;
   const callable = Object.assign(instance, {
     taskName: name,
     id,
     clear: (clearOptions: { store?: Store | undefined } = {}) => clearTask(id, clearOptions.store),
-  }) as Task<A, Awaited<R>>;
+  });
   register({
     id,
     fingerprint: `${factory.toString()}\n${JSON.stringify(options)}`,

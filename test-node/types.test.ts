@@ -6,9 +6,6 @@ import { test } from 'node:test';
 import {
   type Compute,
   type Instance,
-  InvalidArgumentError,
-  type Json,
-  type JsonArg,
   memoryStore,
   type ResultOf,
   type RunEvent,
@@ -67,71 +64,6 @@ num('1');
 requires(num(1))((a: string) => a);
 // @ts-expect-error unknown task option (which also throws when run)
 assert.throws(() => task('types-bad-option', () => () => 1, { retries: 3 }), /unknown option `retries`/);
-
-// Arguments are JSON: interfaces, optional and rest parameters, recursive types and `unknown` are
-// accepted; what JSON cannot express is a compile error at the call (and an InvalidArgumentError
-// at run time).
-interface Params {
-  readonly name: string;
-  readonly scale?: number;
-  readonly tags: readonly string[];
-}
-type Tree = { label: string; children: Tree[] };
-const withParams = task('types-params', (p: Params, extra?: string) => () => p.name + (extra ?? ''));
-withParams({ name: 'a', tags: [] });
-withParams({ name: 'a', scale: 2, tags: ['x'] }, 'b');
-const rest = task(
-  'types-rest',
-  (...xs: number[]) =>
-    () =>
-      xs.length,
-);
-rest(1, 2, 3);
-const tree = task('types-tree', (t: Tree) => () => t.children.length);
-tree({ label: 'root', children: [{ label: 'leaf', children: [] }] });
-const json = task('types-json', (x: Json) => () => x);
-json({ a: [1, 'b', null, { c: true }] });
-const generic = <T extends Json>(value: T) => task('types-generic', (x: T) => () => x)(value as JsonArg<T>);
-void generic;
-const anything = task('types-unknown', (x: unknown) => () => typeof x);
-anything({ deep: [1, 'two', null] });
-const either = task('types-union', (x: string | Date) => () => String(x));
-either('2026-11-26');
-assert.throws(
-  // @ts-expect-error a Date is not JSON
-  () => either(new Date()),
-  InvalidArgumentError,
-);
-const nested = task('types-nested', (o: { when: Date; n: number }) => () => o.n);
-assert.throws(
-  // @ts-expect-error a Date inside an object is not JSON either
-  () => nested({ when: new Date(), n: 1 }),
-  InvalidArgumentError,
-);
-const mapped = task('types-map', (m: Map<string, number>) => () => m.size);
-assert.throws(
-  // @ts-expect-error a Map is not JSON
-  () => mapped(new Map()),
-  InvalidArgumentError,
-);
-const counted = task('types-bigint', (n: bigint) => () => n);
-assert.throws(
-  // @ts-expect-error a bigint is not JSON
-  () => counted(1n),
-  InvalidArgumentError,
-);
-const called = task('types-function', (f: () => number) => () => f());
-assert.throws(
-  // @ts-expect-error a function is not JSON
-  () => called(() => 1),
-  InvalidArgumentError,
-);
-const typed = task('types-typed-array', (v: Float64Array) => () => v.length);
-assert.throws(
-  // @ts-expect-error a typed array is not JSON: pass a number[]
-  () => typed(new Float64Array(2)),
-  InvalidArgumentError,
-);
 
 // Internal members are stripped from the declarations a user's editor shows.
 // @ts-expect-error numberIn is internal
