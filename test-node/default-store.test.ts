@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { temporaryDir } from './helpers.js';
@@ -45,4 +47,21 @@ test('defaultStoreStatus: the entry bundlers pick without the node and browser c
     persistent: false,
     reason: 'no persistent store is known on this platform (neither the node nor the browser entry was chosen)',
   });
+});
+
+test('an empty CP_CACHE_DIR is no directory: the default store keeps ./.cache', async () => {
+  const cwd = await temporaryDir();
+  const script = `import { task } from 'checkpoint-tool';
+await task('empty-env', () => () => 1)().run();`;
+  // Imported by the package's path: the script runs from a directory outside the package.
+  const entry = new URL('../dist/index.node.js', import.meta.url).href;
+  await run(
+    process.execPath,
+    ['--input-type=module', '-e', script.replace("'checkpoint-tool'", JSON.stringify(entry))],
+    {
+      cwd,
+      env: { ...process.env, CP_CACHE_DIR: '' },
+    },
+  );
+  assert.deepEqual(await readdir(join(cwd, '.cache', 'checkpoint')), ['empty-env']);
 });

@@ -117,7 +117,12 @@ test('a name taken by a different task is an error; re-evaluating the same defin
   task('req-dup', factory);
   assert.throws(() => task('req-dup', (x: number) => () => x + 1), {
     name: 'TaskDefinitionError',
-    message: /Task `req-dup` is defined twice with different factories/,
+    message: /Task `req-dup` is defined twice, with a different factory or different options/,
+  });
+  // The same factory with other options (a version bumped in a notebook cell, say) is another definition.
+  assert.throws(() => task('req-dup', factory, { version: '2' }), {
+    name: 'TaskDefinitionError',
+    message: /Task `req-dup` is defined twice, with a different factory or different options/,
   });
   // The same name in another namespace is another task.
   task('req-dup', (x: number) => () => x + 1, { namespace: 'other' });

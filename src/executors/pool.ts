@@ -105,7 +105,8 @@ class Pool implements PoolExecutor {
   }
 
   execute(job: Job, context: JobContext): Promise<unknown> {
-    if (this.#closing) return Promise.reject(closed(job));
+    if (this.#closing)
+      return Promise.reject(new CheckpointError(`The pool is closed: ${jobLabel(job)} cannot run on it`));
     const { signal } = context;
     if (signal?.aborted) return Promise.reject(aborted(job, signal));
     return new Promise((resolve, reject) => {

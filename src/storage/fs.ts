@@ -17,7 +17,7 @@ const safeFolder = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
 export interface FsStoreOptions {
   /**
    * The cache root. Entries go to `<dir>/checkpoint/<namespace>.<task>/<hash>.entry`.
-   * @default process.env.CP_CACHE_DIR ?? './.cache'
+   * @default process.env.CP_CACHE_DIR (when set and not empty), else './.cache'
    */
   dir?: string | undefined;
   /**
@@ -46,7 +46,8 @@ export interface CorruptEntry {
  * of the argument keys: whatever the arguments hold, no path escapes the task's folder.
  */
 export function fsStore(options: FsStoreOptions = {}): Store {
-  const root = resolve(options.dir ?? process.env.CP_CACHE_DIR ?? './.cache', 'checkpoint');
+  // An empty variable is no directory: `CP_CACHE_DIR= node app.js` keeps the default.
+  const root = resolve(options.dir ?? (process.env.CP_CACHE_DIR || './.cache'), 'checkpoint');
   /** The folders this store made (or is making), as far as it knows. */
   const made = new Map<string, Promise<void>>();
   const locks = new LockFiles({ staleMs: 10_000, heartbeatMs: 2_000 });
