@@ -93,7 +93,7 @@ export class Instance<T> {
    * Computes this instance's value: builds its graph, reuses what is cached and fresh, computes
    * the rest as parallel as allowed and stores every result.
    */
-  run(options: RunOptions = {}): Promise<T> {
+  run(options?: RunOptions): Promise<T> {
     return run(this, options) as Promise<T>;
   }
 
@@ -101,8 +101,8 @@ export class Instance<T> {
    * Discards this instance's cached result, so that it and everything downstream of it are
    * recomputed on the next run. Clearing what is not cached is not an error.
    */
-  clear(options: { store?: Store | undefined } = {}): Promise<void> {
-    return clearInstance(this, options.store);
+  clear(options?: { store?: Store | undefined }): Promise<void> {
+    return clearInstance(this, options);
   }
 
   /** The label, as in `choose(6,3)`. */

@@ -1,3 +1,4 @@
+import { TaskDefinitionError } from './errors.js';
 import type { RunEvent } from './events.js';
 import { inProcess } from './executors/in-process.js';
 import type { Executor } from './executors/types.js';
@@ -42,6 +43,64 @@ export interface RunOptions {
 
 let sharedInProcess: Executor | undefined;
 
+const RUN_OPTIONS: readonly string[] = [
+  'executor',
+  'store',
+  'onEvent',
+  'keepGoing',
+  'signal',
+] satisfies (keyof RunOptions)[];
+const STORE_METHODS = ['readMeta', 'readValue', 'write', 'delete', 'clear', 'keys'] as const;
+
+/**
+ * Checks options as they come at run time (from JavaScript, or misspelt past a cast): an unknown
+ * option or one of the wrong kind is a {@link TaskDefinitionError} naming the call, before
+ * anything is read or computed. A misspelt `store` would otherwise cache in the default store.
+ */
+function checkOptions(call: string, options: unknown, known: readonly string[]): Record<string, unknown> {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TaskDefinitionError(`${call}: expected the options to be an object, got ${shown(options)}`);
+  }
+  const given = options as Record<string, unknown>;
+  const unknown = Object.keys(given).filter((name) => !known.includes(name));
+  if (unknown.length > 0) {
+    throw new TaskDefinitionError(
+      `${call}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => `\`${name}\``).join(', ')}; the options are ${known.join(', ')}`,
+    );
+  }
+  const expect = (name: string, ok: (value: unknown) => boolean, what: string) => {
+    const value = given[name];
+    if (value !== undefined && !ok(value)) {
+      throw new TaskDefinitionError(`${call}: expected \`${name}\` to be ${what}, got ${shown(value)}`);
+    }
+  };
+  const hasMethods = (value: unknown, names: readonly string[]) =>
+    typeof value === 'object' &&
+    value !== null &&
+    names.every((name) => typeof (value as Record<string, unknown>)[name] === 'function');
+  expect('store', (value) => hasMethods(value, STORE_METHODS), `a Store (with ${STORE_METHODS.join(', ')})`);
+  expect(
+    'executor',
+    (value) => hasMethods(value, ['execute']) && (value as Executor).concurrency >= 1,
+    'an Executor (with execute, and a concurrency of 1 or more)',
+  );
+  expect('onEvent', (value) => typeof value === 'function', 'a function');
+  expect('keepGoing', (value) => typeof value === 'boolean', 'a boolean');
+  expect(
+    'signal',
+    (value) => hasMethods(value, ['addEventListener']) && typeof (value as AbortSignal).aborted === 'boolean',
+    'an AbortSignal',
+  );
+  return given;
+}
+
+function shown(value: unknown): string {
+  if (value === null || Array.isArray(value)) return value === null ? 'null' : 'an array';
+  if (typeof value === 'object') return `an object with ${Object.keys(value).join(', ') || 'no properties'}`;
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
 /** What a run of one instance leaves alive, kept by {@link keepShapes}. */
 let kept: object[] | undefined;
 
@@ -77,7 +136,8 @@ function keepShapes(): void {
 }
 
 /** Builds the graph of `root`, decides what is fresh, computes the rest and returns the value. */
-export async function run(root: Instance<unknown>, options: RunOptions = {}): Promise<unknown> {
+export async function run(root: Instance<unknown>, given?: RunOptions): Promise<unknown> {
+  const options = checkOptions(`${root.label}.run()`, given, RUN_OPTIONS) as RunOptions;
   keepShapes();
   // Started by a factory while a graph is being built: build this one once that build is over.
   if (isBuildingGraph()) await undefined;
@@ -99,11 +159,13 @@ export async function run(root: Instance<unknown>, options: RunOptions = {}): Pr
 }
 
 /** Discards one instance's cached result. */
-export function clearInstance(instance: Instance<unknown>, store: Store | undefined): Promise<void> {
+export async function clearInstance(instance: Instance<unknown>, given: unknown): Promise<void> {
+  const { store } = checkOptions(`${instance.label}.clear()`, given, ['store']) as { store?: Store };
   return (store ?? getDefaultStore()).delete(instance.task.id, instance.key);
 }
 
 /** Discards every cached result of a task. */
-export function clearTask(id: string, store: Store | undefined): Promise<void> {
+export async function clearTask(id: string, given: unknown): Promise<void> {
+  const { store } = checkOptions(`${id}.clear()`, given, ['store']) as { store?: Store };
   return (store ?? getDefaultStore()).clear(id);
 }

@@ -142,7 +142,7 @@ export function task<A extends readonly unknown[], R>(
   const callable = Object.assign(instance, {
     taskName: name,
     id,
-    clear: (clearOptions: { store?: Store | undefined } = {}) => clearTask(id, clearOptions.store),
+    clear: (clearOptions?: { store?: Store | undefined }) => clearTask(id, clearOptions),
   });
   register({
     id,

@@ -110,7 +110,12 @@ test('a cancelled run starts none of the jobs still waiting for a worker', async
       { signal: controller.signal, started: () => (posted = true) },
     );
     const events = recorder();
-    const run = sumOfSquares(2).run({ executor: small, store: memoryStore(), signal: controller.signal, ...events });
+    const run = sumOfSquares(2).run({
+      executor: small,
+      store: memoryStore(),
+      signal: controller.signal,
+      onEvent: events.onEvent,
+    });
     controller.abort();
     await assert.rejects(queued, AbortError);
     await assert.rejects(run, AbortError);
