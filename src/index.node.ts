@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * The Node.js entry: the shared API, with results cached on the filesystem by default
  * (`$CP_CACHE_DIR`, else `./.cache`).
