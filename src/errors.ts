@@ -31,7 +31,7 @@ export class TaskDefinitionError extends CheckpointError {
 /** One instance failed: its computation threw, or its value could not be stored. */
 export class TaskFailedError extends CheckpointError {
   override name = 'TaskFailedError';
-  /** Name of the failing task. */
+  /** The failing task's id (`namespace.name`, or its name without a namespace). */
   readonly task: string;
   /** Arguments of the failing instance. */
   readonly args: readonly unknown[];

@@ -58,6 +58,12 @@ function canonical(task: string, value: unknown, path: string, ancestors: Set<ob
       return JSON.stringify(value);
     case 'object':
       break;
+    case 'undefined':
+      throw new InvalidArgumentError(
+        task,
+        path,
+        'is undefined (left out only as an object property or a trailing argument: pass null)',
+      );
     default:
       throw new InvalidArgumentError(task, path, `is ${describeType(value)}`);
   }

@@ -21,7 +21,7 @@ export function register(task: RegisteredTask): void {
   const existing = tasks.get(task.id);
   if (existing && existing.fingerprint !== task.fingerprint) {
     throw new TaskDefinitionError(
-      `Task \`${task.id}\` is defined twice, with a different factory or different options; give each task its own name or namespace`,
+      `Task \`${task.id}\` is defined twice, with a different factory or different options: give each task its own name or namespace (or, where a definition was edited in a running session, a notebook or hot reload, restart it)`,
     );
   }
   tasks.set(task.id, task);

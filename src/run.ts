@@ -11,7 +11,10 @@ import { execute } from './schedule/execute.js';
 import { memoryStore } from './storage/memory.js';
 import type { Store } from './storage/types.js';
 
-/** Options of `instance.run()`. */
+/**
+ * Options of `instance.run()`. An options object holding anything else (a misspelt option, or
+ * properties spread in from another object) is refused with a `TaskDefinitionError`.
+ */
 export interface RunOptions {
   /**
    * What runs the computations. The run never closes it, so one executor serves many runs.
@@ -82,8 +85,15 @@ function checkOptions(call: string, options: unknown, known: readonly string[]):
   expect('store', (value) => hasMethods(value, STORE_METHODS), `a Store (with ${STORE_METHODS.join(', ')})`);
   expect(
     'executor',
-    (value) => hasMethods(value, ['execute']) && (value as Executor).concurrency >= 1,
-    'an Executor (with execute, and a concurrency of 1 or more)',
+    (value) => {
+      const concurrency = (value as Executor).concurrency;
+      return (
+        hasMethods(value, ['execute']) &&
+        (Number.isInteger(concurrency) || concurrency === Infinity) &&
+        concurrency >= 1
+      );
+    },
+    'an Executor (with execute, and a concurrency that is a whole number from 1 up, or Infinity)',
   );
   expect('onEvent', (value) => typeof value === 'function', 'a function');
   expect('keepGoing', (value) => typeof value === 'boolean', 'a boolean');
@@ -95,10 +105,21 @@ function checkOptions(call: string, options: unknown, known: readonly string[]):
   return given;
 }
 
+/** A value as an error message shows it: its kind, never its whole text. */
 function shown(value: unknown): string {
-  if (value === null || Array.isArray(value)) return value === null ? 'null' : 'an array';
-  if (typeof value === 'object') return `an object with ${Object.keys(value).join(', ') || 'no properties'}`;
-  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'function') return `the function ${value.name || '(anonymous)'} (not called?)`;
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
+  if (typeof value !== 'object') return String(value);
+  const prototype = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) {
+    return `an instance of ${(value as object).constructor?.name || 'a class'}`;
+  }
+  const keys = Object.keys(value);
+  if (keys.length === 0) return 'an object with no properties';
+  return `an object with ${keys.slice(0, 8).join(', ')}${keys.length > 8 ? ', ...' : ''}`;
 }
 
 /** What a run of one instance leaves alive, kept by {@link keepShapes}. */

@@ -146,7 +146,8 @@ export function task<A extends readonly unknown[], R>(
   });
   register({
     id,
-    fingerprint: `${factory.toString()}\n${JSON.stringify(options)}`,
+    // The options as they take effect: the same options written otherwise are the same definition.
+    fingerprint: `${factory.toString()}\n${JSON.stringify([options.version ?? '', level, maxConcurrency])}`,
     instance: (key) => definition.byKey(key),
   });
   return callable;

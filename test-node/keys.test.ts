@@ -260,6 +260,10 @@ describe('canonical argument keys', () => {
     // JSON would turn these into null, another value: refused.
     assertRejected(() => t([1, undefined]), 'args[0][1]', 'undefined in an array');
     assertRejected(() => t(undefined, 1), 'args[0]', 'undefined before another argument');
+    assert.throws(
+      () => t(undefined, 1),
+      /args\[0\] is undefined \(left out only as an object property or a trailing argument: pass null\)/,
+    );
   });
 
   test('a refused value anywhere in a random argument is reported at its path', () => {

@@ -124,6 +124,9 @@ test('a name taken by a different task is an error; re-evaluating the same defin
     name: 'TaskDefinitionError',
     message: /Task `req-dup` is defined twice, with a different factory or different options/,
   });
+  // The same options written otherwise are the same definition.
+  task('req-dup-options', factory, { version: '1', compress: true });
+  task('req-dup-options', factory, { compress: 6, version: '1' });
   // The same name in another namespace is another task.
   task('req-dup', (x: number) => () => x + 1, { namespace: 'other' });
 });

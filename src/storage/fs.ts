@@ -46,8 +46,8 @@ export interface CorruptEntry {
  * of the argument keys: whatever the arguments hold, no path escapes the task's folder.
  */
 export function fsStore(options: FsStoreOptions = {}): Store {
-  // An empty variable is no directory: `CP_CACHE_DIR= node app.js` keeps the default.
-  const root = resolve(options.dir ?? (process.env.CP_CACHE_DIR || './.cache'), 'checkpoint');
+  // An empty name is no directory: `CP_CACHE_DIR= node app.js` keeps the default.
+  const root = resolve(options.dir || process.env.CP_CACHE_DIR || './.cache', 'checkpoint');
   /** The folders this store made (or is making), as far as it knows. */
   const made = new Map<string, Promise<void>>();
   const locks = new LockFiles({ staleMs: 10_000, heartbeatMs: 2_000 });

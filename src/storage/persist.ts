@@ -1,5 +1,5 @@
 /**
- * Browser storage quota helpers (pages only: `navigator.storage`).
+ * Browser storage quota helpers (`navigator.storage`: pages, and workers for `storageUsage()`).
  * @module
  */
 
