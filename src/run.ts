@@ -4,6 +4,7 @@ import { inProcess } from './executors/in-process.js';
 import type { Executor } from './executors/types.js';
 import { buildGraph, isBuildingGraph } from './graph.js';
 import { Instance, type TaskDefinition } from './instance.js';
+import { checkOptionNames, shown } from './options.js';
 import { plan } from './plan.js';
 import { getDefaultStore } from './platform.js';
 import { Computation, NONE } from './requires.js';
@@ -61,17 +62,7 @@ const STORE_METHODS = ['readMeta', 'readValue', 'write', 'delete', 'clear', 'key
  * anything is read or computed. A misspelt `store` would otherwise cache in the default store.
  */
 function checkOptions(call: string, options: unknown, known: readonly string[]): Record<string, unknown> {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new TaskDefinitionError(`${call}: expected the options to be an object, got ${shown(options)}`);
-  }
-  const given = options as Record<string, unknown>;
-  const unknown = Object.keys(given).filter((name) => !known.includes(name));
-  if (unknown.length > 0) {
-    throw new TaskDefinitionError(
-      `${call}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => `\`${name}\``).join(', ')}; the options are ${known.join(', ')}`,
-    );
-  }
+  const given = checkOptionNames(call, options, known);
   const expect = (name: string, ok: (value: unknown) => boolean, what: string) => {
     const value = given[name];
     if (value !== undefined && !ok(value)) {
@@ -103,23 +94,6 @@ function checkOptions(call: string, options: unknown, known: readonly string[]):
     'an AbortSignal',
   );
   return given;
-}
-
-/** A value as an error message shows it: its kind, never its whole text. */
-function shown(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'function') return `the function ${value.name || '(anonymous)'} (not called?)`;
-  if (typeof value === 'bigint') return `${value}n`;
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
-  if (typeof value !== 'object') return String(value);
-  const prototype = Object.getPrototypeOf(value);
-  if (prototype !== Object.prototype && prototype !== null) {
-    return `an instance of ${(value as object).constructor?.name || 'a class'}`;
-  }
-  const keys = Object.keys(value);
-  if (keys.length === 0) return 'an object with no properties';
-  return `an object with ${keys.slice(0, 8).join(', ')}${keys.length > 8 ? ', ...' : ''}`;
 }
 
 /** What a run of one instance leaves alive, kept by {@link keepShapes}. */

@@ -1,6 +1,7 @@
 import { TaskDefinitionError } from './errors.js';
 import { Instance, type TaskDefinition } from './instance.js';
 import { canonicalKey, type Json, simpleKey } from './json.js';
+import { checkOptionNames, shown } from './options.js';
 import { register } from './registry.js';
 import { Computation, NONE } from './requires.js';
 import { clearTask } from './run.js';
@@ -90,15 +91,7 @@ export function task<A extends readonly unknown[], R>(
   options: TaskOptions = {},
 ): Task<A, Awaited<R>> {
   checkName('name', name);
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new TaskDefinitionError(`Task \`${name}\`: expected the options to be an object, got ${show(options)}`);
-  }
-  const unknown = Object.keys(options).filter((option) => !OPTIONS.includes(option));
-  if (unknown.length > 0) {
-    throw new TaskDefinitionError(
-      `Task \`${name}\`: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((option) => `\`${option}\``).join(', ')}; the options are ${OPTIONS.join(', ')}`,
-    );
-  }
+  checkOptionNames(`Task \`${name}\``, options, OPTIONS);
   if (options.namespace !== undefined) checkName('namespace', options.namespace, name);
   const id = options.namespace ? `${options.namespace}.${name}` : name;
   if (id.length > MAX_ID) {
@@ -121,13 +114,13 @@ export function task<A extends readonly unknown[], R>(
     (Number.isFinite(maxConcurrency) && !Number.isInteger(maxConcurrency))
   ) {
     throw new TaskDefinitionError(
-      `Task \`${name}\`: expected \`maxConcurrency\` to be a whole number from 1 and up, got ${show(options.maxConcurrency)}`,
+      `Task \`${name}\`: expected \`maxConcurrency\` to be a whole number from 1 and up, got ${shown(options.maxConcurrency)}`,
     );
   }
   const level = options.compress === true ? 6 : options.compress === false ? undefined : options.compress;
   if (level !== undefined && !(Number.isInteger(level) && level >= 0 && level <= 9)) {
     throw new TaskDefinitionError(
-      `Task \`${name}\`: expected \`compress\` to be a boolean or a level from 0 to 9, got ${show(options.compress)}`,
+      `Task \`${name}\`: expected \`compress\` to be a boolean or a level from 0 to 9, got ${shown(options.compress)}`,
     );
   }
   const definition = new Definition(
@@ -211,11 +204,6 @@ class Definition implements TaskDefinition {
       }`,
     );
   }
-}
-
-/** A value as a message shows it: symbols too, which a template literal refuses. */
-function show(value: unknown): string {
-  return typeof value === 'symbol' ? value.toString() : Array.isArray(value) ? 'an array' : String(value);
 }
 
 function checkName(what: string, value: unknown, name?: unknown): void {
