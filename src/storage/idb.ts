@@ -2,6 +2,7 @@ import { delMany, promisifyRequest, type UseStore } from 'idb-keyval';
 import { CheckpointError, describe } from '../errors.js';
 import { crc32 } from './crc32.js';
 import { batchedReads, batchedWrites } from './idb-batches.js';
+import { joinPieces } from './pieces.js';
 import type { EntryMeta, Store } from './types.js';
 
 /**
@@ -129,33 +130,14 @@ export function idbStore(options: IdbStoreOptions = {}): Store {
       return problem ? damaged(folder, key, problem) : (record as Uint8Array).subarray(0, (meta as EntryMeta).size);
     },
     write(folder, key, { meta, value }) {
-      // The value record is the bytes, then their CRC-32 (4 bytes, little-endian), in a buffer of
-      // its own (IndexedDB would clone a view's whole buffer), or in a Blob when large.
-      let record: Uint8Array | Blob;
-      if (meta.size + 4 > BLOB_OVER) {
-        let checksum = 0;
-        for (const piece of value) checksum = crc32(piece, checksum);
-        const trailer = new Uint8Array(4);
-        new DataView(trailer.buffer).setUint32(0, checksum, true);
-        // A Blob takes no view of shared memory, nor of a resizable buffer: such a piece is copied.
-        const parts = value.map((piece) =>
-          piece.buffer instanceof ArrayBuffer && !(piece.buffer as { resizable?: boolean }).resizable
-            ? piece
-            : piece.slice(),
-        );
-        record = new Blob([...(parts as Uint8Array<ArrayBuffer>[]), trailer]);
-      } else {
-        const bytes = new Uint8Array(meta.size + 4);
-        let offset = 0;
-        let checksum = 0;
-        for (const piece of value) {
-          bytes.set(piece, offset);
-          offset += piece.length;
-          checksum = crc32(piece, checksum);
-        }
-        new DataView(bytes.buffer).setUint32(meta.size, checksum, true);
-        record = bytes;
-      }
+      // The value record is the bytes, then their CRC-32 (4 bytes, little-endian), joined in a
+      // buffer of their own (IndexedDB would clone a view's whole buffer), or in a Blob when large.
+      let checksum = 0;
+      for (const piece of value) checksum = crc32(piece, checksum);
+      const trailer = new Uint8Array(4);
+      new DataView(trailer.buffer).setUint32(0, checksum, true);
+      const pieces = [...value, trailer];
+      const record = meta.size + 4 > BLOB_OVER ? blobOf(pieces) : joinPieces(pieces);
       return write([
         [['v', folder, key], record],
         [['m', folder, key], meta],
@@ -262,6 +244,18 @@ function warnIfNoLocks(): void {
     : '(it exists only in secure contexts: https, or localhost)';
   console.warn(
     `checkpoint-tool: the Web Locks API is unavailable ${why}, so tabs running the same graph at once may each compute the same instances`,
+  );
+}
+
+/** The pieces as one Blob. A Blob takes no view of shared memory, nor of a resizable buffer: such a piece is copied. */
+function blobOf(pieces: readonly Uint8Array[]): Blob {
+  return new Blob(
+    pieces.map(
+      (piece) =>
+        (piece.buffer instanceof ArrayBuffer && !(piece.buffer as { resizable?: boolean }).resizable
+          ? piece
+          : piece.slice()) as Uint8Array<ArrayBuffer>,
+    ),
   );
 }
 
