@@ -89,3 +89,12 @@ export async function onlyFile(dir: string, folder: string): Promise<string> {
   assert.equal(names.length, 1, `one file in ${folder}: ${names}`);
   return join(dir, 'checkpoint', folder, names[0] as string);
 }
+
+/** A promise and the function that resolves it, for a test to await a moment another part reaches. */
+export function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((done) => {
+    resolve = done;
+  });
+  return { promise, resolve };
+}

@@ -4,7 +4,7 @@ import { after, test } from 'node:test';
 import { threadId } from 'node:worker_threads';
 import { AbortError, CheckpointError, fsStore, inProcess, memoryStore, nodePool, type RunEvent } from 'checkpoint-tool';
 import { allLimited, gated, kinds, meetThenSpin, summary, sumOfSquares } from './fixtures/pool-tasks.js';
-import { recorder, temporaryDir } from './helpers.js';
+import { deferred, recorder, temporaryDir } from './helpers.js';
 
 const tasksModule = new URL('./fixtures/pool-tasks.ts', import.meta.url);
 const pool = nodePool(tasksModule, { size: 2 });
@@ -156,11 +156,3 @@ test('close() rejects running and later jobs, and ends the workers', async () =>
   });
   await closing.terminate(); // again: nothing more to do
 });
-
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((done) => {
-    resolve = done;
-  });
-  return { promise, resolve };
-}

@@ -15,17 +15,14 @@ import {
   TaskFailedError,
   task,
 } from 'checkpoint-tool';
-import { recorder } from './helpers.js';
+import { deferred, recorder } from './helpers.js';
 
 describe('failures', () => {
   test('a failure rejects naming the instance; finished work stays cached; a rerun computes only what is missing', async () => {
     const store = memoryStore();
     let broken = true;
     let slowRuns = 0;
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const { promise: released, resolve: release } = deferred();
     const slow = task('fail-slow', () => async () => {
       slowRuns++;
       await released;
@@ -115,10 +112,7 @@ describe('failures', () => {
     const inner = memoryStore();
     await Promise.all([...Array.from({ length: 65 }, (_, i) => leaf(i)), bad()].map((i) => i.run({ store: inner })));
     recomputing = true;
-    let badFailed: () => void = () => {};
-    const failure = new Promise<void>((resolve) => {
-      badFailed = resolve;
-    });
+    const { promise: failure, resolve: badFailed } = deferred();
     let written = 0;
     const store: Store = {
       ...inner,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { inProcess, memoryStore, requires, type Store, task } from 'checkpoint-tool';
-import { recorder } from './helpers.js';
+import { deferred, recorder } from './helpers.js';
 
 describe('parallelism', () => {
   test('maxConcurrency caps the instances of a task running at once, and the cap is reached', async () => {
@@ -78,10 +78,7 @@ describe('parallelism', () => {
     const store: Store = { ...inner, lock: async () => async () => {} };
     // Each computation waits until all 200 are running: a bound on them would never let this end.
     let running = 0;
-    let all: () => void = () => {};
-    const together = new Promise<void>((resolve) => {
-      all = resolve;
-    });
+    const { promise: together, resolve: all } = deferred();
     const wait = task('gate-wait', (i: number) => async () => {
       if (++running === 200) all();
       const timeout = new Promise((_, reject) =>

@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AbortError, memoryStore, requires, type Store, TaskFailedError, task } from 'checkpoint-tool';
-import { recorder } from './helpers.js';
+import { deferred, recorder } from './helpers.js';
 
 /** A memory store with locks that are granted only when `grant()` is called (another process holding them). */
 function gatedStore() {
   const inner = memoryStore();
-  let open: () => void = () => {};
-  const gate = new Promise<void>((resolve) => {
-    open = resolve;
-  });
+  const { promise: gate, resolve: open } = deferred();
   const released: string[] = [];
   const store: Store = {
     ...inner,
@@ -44,10 +41,7 @@ test('a run cancelled while its instances wait for their locks settles at once, 
 
 test('after a failure (without keepGoing), instances that were waiting for their locks are not computed', async () => {
   const inner = memoryStore();
-  let open: () => void = () => {};
-  const gate = new Promise<void>((resolve) => {
-    open = resolve;
-  });
+  const { promise: gate, resolve: open } = deferred();
   // The failing task's lock is free; the others wait until the failure is known.
   const store: Store = {
     ...inner,
@@ -81,10 +75,7 @@ test('a run cancelled while inputs are read from the store computes nothing once
       return value;
     }),
   );
-  let arrive: () => void = () => {};
-  const reads = new Promise<void>((resolve) => {
-    arrive = resolve;
-  });
+  const { promise: reads, resolve: arrive } = deferred();
   const slow: Store = {
     ...inner,
     async readValue(folder, key) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AbortError, memoryStore, requires, type Store, TaskFailedError, task } from 'checkpoint-tool';
-import { recorder } from './helpers.js';
+import { deferred, recorder } from './helpers.js';
 
 test('a cached value that vanished and fails when recomputed is reported failed', async () => {
   const inner = memoryStore();
@@ -107,10 +107,7 @@ test('a cached root whose value is gone is recomputed before the run settles, an
 test('a run whose instance fails on one vanished input settles only once the other input being recomputed is stored', async () => {
   const inner = memoryStore();
   let phase: 'first' | 'second' = 'first';
-  let failedLeaf: () => void = () => {};
-  const bad = new Promise<void>((resolve) => {
-    failedLeaf = resolve;
-  });
+  const { promise: bad, resolve: failedLeaf } = deferred();
   let slowDone = false;
   const slow = task('stop-settle-slow', () => async () => {
     if (phase === 'second') {
@@ -142,14 +139,8 @@ test('a run whose instance fails on one vanished input settles only once the oth
 test('without keepGoing, no new work starts once a recomputed input fails, though its sibling is still being recomputed', async () => {
   const inner = memoryStore();
   let phase: 'first' | 'second' = 'first';
-  let release: () => void = () => {};
-  const gate = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  let failedOnce: () => void = () => {};
-  const failedBad = new Promise<void>((resolve) => {
-    failedOnce = resolve;
-  });
+  const { promise: gate, resolve: release } = deferred();
+  const { promise: failedBad, resolve: failedOnce } = deferred();
   // Its recomputation waits until the run has had the chance to start other work.
   const slow = task('stop-newwork-slow', () => async () => {
     if (phase === 'second') await gate;
