@@ -2,27 +2,15 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { access, mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
-import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { type CorruptEntry, fsStore } from 'checkpoint-tool';
-import { temporaryDir } from './helpers.js';
+import { patch, temporaryDir } from './helpers.js';
 import { bytesOf, entryBytes, entryOf } from './store-checks.js';
 
 const require = createRequire(import.meta.url);
-const fs = require('node:fs') as typeof import('node:fs');
 const fsPromises = require('node:fs/promises') as typeof import('node:fs/promises');
-
-/** Replaces a function of a built-in module (as the store's imports see it) until the returned undo. */
-function patch<M extends object, K extends keyof M>(module: M, name: K, replacement: M[K]): () => void {
-  const original = module[name];
-  module[name] = replacement;
-  syncBuiltinESMExports();
-  return () => {
-    module[name] = original;
-    syncBuiltinESMExports();
-  };
-}
 
 const lockPath = (dir: string, folder: string, key: string) =>
   join(dir, 'checkpoint', folder, `${createHash('sha256').update(key).digest('hex')}.entry.lock`);
@@ -101,26 +89,13 @@ test('a lock holder whose folder was cleared never commits into the lock another
   const mine = entryOf('[1]', bytesOf('mine'), { stamp: 'mine' });
   const theirs = entryOf('[1]', bytesOf('theirs'), { stamp: 'theirs' });
   const release = await store.lock?.('t', '[1]');
-  // While the entry is being written into the lock file: the folder is cleared, and the other
-  // process takes the lock at the same path (holding only its owner so far).
-  let releaseOther: (() => Promise<void>) | undefined;
-  let armed = true;
-  const writev = fs.writev;
-  const undo = patch(fs, 'writev', ((...args: unknown[]) => {
-    if (!armed) return (writev as (...a: unknown[]) => void)(...args);
-    armed = false;
-    (async () => {
-      await other.clear('t');
-      releaseOther = await other.lock?.('t', '[1]');
-    })().then(() => (writev as (...a: unknown[]) => void)(...args));
-  }) as typeof fs.writev);
-  try {
-    await store.write('t', '[1]', mine);
-  } finally {
-    undo();
-  }
-  assert.equal(armed, false);
+  // Before the entry is written into the lock file (its file kept open): the folder is cleared, and
+  // the other process takes the lock at the same path (holding only its owner so far). Only the
+  // check of the path just before the rename can see it.
+  await other.clear('t');
+  const releaseOther = await other.lock?.('t', '[1]');
   assert.ok(releaseOther);
+  await store.write('t', '[1]', mine);
   await release?.();
   // The entry is whole, and the other lock is still there, its holder's.
   assert.equal((await store.readMeta('t', '[1]'))?.stamp, 'mine');

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import type { RunEvent, Store } from 'checkpoint-tool';
@@ -97,4 +98,18 @@ export function deferred(): { promise: Promise<void>; resolve: () => void } {
     resolve = done;
   });
   return { promise, resolve };
+}
+
+/**
+ * Replaces a function of a built-in module (get the module with `createRequire`, so that the
+ * library's own imports see the change) until the returned undo is called.
+ */
+export function patch<M extends object, K extends keyof M>(module: M, name: K, replacement: M[K]): () => void {
+  const original = module[name];
+  module[name] = replacement;
+  syncBuiltinESMExports();
+  return () => {
+    module[name] = original;
+    syncBuiltinESMExports();
+  };
 }

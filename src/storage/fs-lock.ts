@@ -126,12 +126,9 @@ export class LockFiles {
     /** The open lock file's identity, once it is known to be this process's lock. */
     let opened: fs.BigIntStats | undefined;
     try {
-      opened =
-        kept !== undefined
-          ? await namedAs(fd, path)
-          : (await isOwn(fd, this.#owner))
-            ? await exactStats(fd)
-            : undefined;
+      // A kept file is this process's lock unless it was moved aside, which the check of its path
+      // before the rename finds; written into meanwhile, it was written in vain, and harmlessly.
+      opened = kept !== undefined || (await isOwn(fd, this.#owner)) ? await exactStats(fd) : undefined;
       if (opened) {
         const length = await write(fd);
         if (length < this.#owner.length) await truncateFile(fd, length);

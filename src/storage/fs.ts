@@ -1,11 +1,10 @@
 import { hash, randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import { mapLimited } from '../map-limited.js';
 import { type EntryRead, type Header, readEntry, writeEntryTo } from './entry-file.js';
-import { closeFile, isMissing, metadataBlocks, openFile, renameFile, timedBlocking } from './fs-calls.js';
+import { closeFile, isMissing, mayBlock, openFile, renameFile, statPath } from './fs-calls.js';
 import { type HeaderRead, problem, readHeader, readHeaderNow } from './fs-headers.js';
 import { LockFiles } from './fs-lock.js';
 import type { EntryMeta, Store } from './types.js';
@@ -115,9 +114,9 @@ export function fsStore(options: FsStoreOptions = {}): Store {
 
   async function readMeta(folder: string, key: string): Promise<EntryMeta | undefined> {
     const path = entryPath(folder, key);
-    // Asked under its lock, an entry is most often missing (a cold run): a blocking stat says so
-    // in a few µs, where a failed open through libuv's threads costs a round trip.
-    if (metadataBlocks() && !timedBlocking(() => fs.statSync(path, { throwIfNoEntry: false }))) return undefined;
+    // Asked under its lock, an entry is most often missing (a cold run): a stat says so without
+    // the exception a failed open makes.
+    if (mayBlock() && !(await statPath(path))) return undefined;
     return metaOf(folder, key, await readHeader(path));
   }
 
@@ -140,7 +139,8 @@ export function fsStore(options: FsStoreOptions = {}): Store {
       const listed = (i: number) => !present || present.has(names[i] as string);
       // Headers in the page cache are read blocking, several times faster than through libuv's
       // threads, in slices between which other work runs. Once a read is slow (the disk, a network
-      // share), the rest are read in parallel instead.
+      // share), the rest are read in parallel instead: a far lower bar than the one for the store's
+      // other calls (see mayBlock), as reads that miss the cache gain most from being parallel.
       const metas = new Array<EntryMeta | Promise<undefined> | undefined>(keys.length);
       let next = 0;
       let slice = performance.now();
