@@ -12,7 +12,7 @@ import {
   TaskFailedError,
   task,
 } from 'checkpoint-tool';
-import { failing, gatedFetch, square } from './fixtures/pool-tasks.js';
+import { failing, gatedFetch, QuotaError, square } from './fixtures/pool-tasks.js';
 
 const tasksModule = new URL('./fixtures/pool-tasks.ts', import.meta.url);
 const pool = nodePool(tasksModule, { size: 2 });
@@ -55,6 +55,22 @@ test('built-in error classes come back as themselves; other thrown values as the
   const [thrown, original] = await causes('string');
   assert.equal(thrown, 'just a string');
   assert.equal(thrown, original);
+});
+
+test('an error of a class registered on the serializer comes back as that class, as in process', async () => {
+  const [cause, original] = await causes('registered');
+  assert.ok(original instanceof QuotaError);
+  assert.ok(cause instanceof QuotaError, `came back as ${cause}`);
+  assert.equal(cause.name, 'QuotaError');
+  assert.equal(cause.message, 'over quota');
+  assert.equal(cause.limit, 10);
+  assert.match(cause.stack ?? '', /pool-tasks\.ts/);
+  assert.ok(cause.cause instanceof QuotaError);
+  assert.equal(cause.cause.limit, 5);
+  const [wrapper] = await causes('registered-inside');
+  assert.ok(wrapper instanceof TypeError);
+  assert.ok(wrapper.cause instanceof QuotaError, `its cause came back as ${wrapper.cause}`);
+  assert.equal(wrapper.cause.message, 'deep');
 });
 
 test('a DOMException (an aborted fetch) comes back as a DOMException, not as this AbortError', async () => {

@@ -37,6 +37,11 @@ export function isStoredError(value: object): value is Error {
   return (type !== undefined && errorClasses[type] === value.constructor) || errorIdentifiers.has(value.constructor);
 }
 
+/** Whether `value` is an instance of an Error subclass registered with `serializer.registerClass`. */
+export function isRegisteredError(value: unknown): value is Error {
+  return value instanceof Error && errorIdentifiers.has(value.constructor);
+}
+
 // An error's own fields sit beside its enumerable properties, so that reference paths through it
 // (`cause`, `errors.0`, a `code` property) are the same on the error and on its stored form.
 const header = '\u0000error';

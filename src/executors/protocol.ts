@@ -43,6 +43,11 @@ export type ThrownEnvelope =
       readonly errors?: readonly ThrownEnvelope[];
       /** Other own enumerable properties that can be cloned (`code`, `errno`...). */
       readonly props: Readonly<Record<string, unknown>>;
+      /**
+       * For an error of a class registered with `serializer.registerClass`: the bytes the cache
+       * would store for it, which rebuild it as that class where it is registered too.
+       */
+      readonly bytes?: Uint8Array;
     }
   | {
       readonly kind: 'value';

@@ -5,6 +5,7 @@
  * @module
  */
 import { deserialize, serialize } from '../codec/serialize.js';
+import { isRegisteredError } from '../codec/transformers.js';
 import {
   AbortError,
   CheckpointError,
@@ -225,19 +226,37 @@ export function toEnvelope(thrown: unknown, within: ReadonlySet<unknown> = new S
     ...('cause' in error ? { cause: toEnvelope(error.cause, chain) } : {}),
     ...(error instanceof AggregateError ? { errors: error.errors.map((one) => toEnvelope(one, chain)) } : {}),
     props,
+    ...(isRegisteredError(error) ? registeredBytes(error) : {}),
   };
+}
+
+/** A registered error as the cache stores it (its class, fields and cause), if the cache can store it. */
+function registeredBytes(error: Error): { bytes: Uint8Array } | undefined {
+  try {
+    return { bytes: serialize(error) };
+  } catch {
+    return undefined; // a property the cache refuses: the error travels flattened only
+  }
 }
 
 /**
  * Rebuilds what an envelope carries: an instance of the built-in class of that name (or this
  * library's error class, for one of this library's errors; a `DOMException` of that name for a
- * `DOMException`, where the platform has them), else an `Error` whose `name` is the original
- * class name; with the original message, stack, cause and properties. So a `DOMException` named
+ * `DOMException`, where the platform has them; a class registered with `serializer.registerClass`
+ * in this thread, when it was one of those), else an `Error` whose `name` is the original class
+ * name; with the original message, stack, cause and properties. So a `DOMException` named
  * `AbortError` (an aborted `fetch`) never comes back as this library's `AbortError`.
  */
 export function fromEnvelope(envelope: ThrownEnvelope): unknown {
   if (envelope.kind === 'value') return envelope.value;
-  const { name, family, message, stack, cause, errors, props } = envelope;
+  const { name, family, message, stack, cause, errors, props, bytes } = envelope;
+  if (bytes !== undefined) {
+    try {
+      return deserialize(bytes);
+    } catch {
+      // Its class is not registered in this thread: rebuilt from the flattened fields below.
+    }
+  }
   let error: Error;
   if (family === 'DOMException' && typeof DOMException === 'function') {
     // Browsers take no options object: the cause is set as `Error` would set it.
