@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { threadId } from 'node:worker_threads';
-import { inProcess, memoryStore, nodePool, SerializationError, TaskFailedError } from 'checkpoint-tool';
-import { leaky, norm, Point, point, Secret, scaled, shapes } from './fixtures/pool-tasks.js';
+import { inProcess, memoryStore, nodePool, SerializationError, serializer, TaskFailedError } from 'checkpoint-tool';
+import { leaky, norm, Point, point, Secret, scaled, shapes, Ticket, ticket } from './fixtures/pool-tasks.js';
 import { recorder } from './helpers.js';
 
 // Values that structured clone would change cross threads as the cache stores them: the pool's
@@ -108,4 +108,17 @@ test('a worker whose modules do not register a class fails the job that sends it
   } finally {
     await plain.close();
   }
+});
+
+test('a result of a class registered in the calling thread only says to register it where the workers load it', async () => {
+  serializer.registerClass(Ticket, { identifier: 'pool.Ticket' });
+  const error = await ticket(1)
+    .run({ executor: pool, store: memoryStore() })
+    .then(
+      () => assert.fail('ticket(1) was stored'),
+      (thrown: unknown) => thrown,
+    );
+  assert.ok(error instanceof TaskFailedError && error.cause instanceof SerializationError);
+  assert.match(error.cause.message, /^value is an instance of Ticket, which superjson does not know/);
+  assert.match(error.cause.message, /in a module every worker loads/);
 });

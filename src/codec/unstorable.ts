@@ -43,7 +43,7 @@ function find(serializer: SuperJSON, value: unknown, path: string, visited: Set<
     value instanceof URL ||
     custom();
   if (!known) {
-    return `${path} is an instance of ${className(value)}, which superjson does not know: register it with serializer.registerClass or serializer.registerCustom`;
+    return `${path} is an instance of ${className(value)}, which superjson does not know: register it with serializer.registerClass or serializer.registerCustom (with a worker pool, in a module every worker loads too, such as the tasks module)`;
   }
   if (Object.getOwnPropertySymbols(value).length > 0) return `${path} has symbol keys, which cannot be stored`;
   if (value instanceof Map) {
