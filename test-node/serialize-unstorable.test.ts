@@ -76,6 +76,29 @@ describe('results that cannot be stored', () => {
     });
   }
 
+  test('plain JSON nested past what JSON.stringify takes fails with a SerializationError, not a bare RangeError', async () => {
+    // The plain-JSON check recurses in JavaScript, JSON.stringify in V8's own stack: between the
+    // depths where each gives up, the value passed the check and JSON.stringify threw.
+    const nested = task('nested-arrays', (depth: number) => () => {
+      let value: unknown = 1;
+      for (let i = 0; i < depth; i++) value = [value];
+      return value;
+    });
+    for (const depth of [1_000, 3_000, 5_000, 7_000, 10_000, 20_000, 50_000]) {
+      const store = memoryStore();
+      const outcome = await nested(depth)
+        .run({ store })
+        .then(
+          () => 'stored',
+          (error: unknown) => error,
+        );
+      if (outcome === 'stored') continue;
+      assert.ok(outcome instanceof TaskFailedError, `depth ${depth}: ${outcome}`);
+      assert.ok(outcome.cause instanceof SerializationError, `depth ${depth}: ${outcome.cause}`);
+      assert.deepEqual(await store.keys(nested.id), []);
+    }
+  });
+
   test('cycles and shared objects through objects with a `constructor` key or a null prototype', async () => {
     const store = memoryStore();
     const looped = task('looped', () => () => {

@@ -91,7 +91,13 @@ export function serialize(value: unknown): Uint8Array {
  */
 export function serializePieces(value: unknown): Uint8Array[] {
   // Plain JSON needs none of superjson's annotations: write its JSON as superjson would.
-  if (isPlainJsonSafe(value)) return [plainHead(JSON.stringify(value))];
+  if (isPlainJsonSafe(value)) {
+    try {
+      return [plainHead(JSON.stringify(value))];
+    } catch {
+      // Deeper than JSON.stringify's own stack allows: superjson's path reports it.
+    }
+  }
   sections = { views: [], length: 0 };
   let json: Uint8Array;
   let views: ArrayBufferView[];
