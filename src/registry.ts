@@ -11,11 +11,13 @@ export interface RegisteredTask {
 }
 
 const tasks = new Map<string, RegisteredTask>();
+/** Each id by its lower-case spelling: ids that differ only in case name one folder on macOS and Windows. */
+const spellings = new Map<string, string>();
 
 /**
  * Registers a task under its id. The same definition evaluated again (a module reloaded by hot
  * module replacement, say) replaces the old one; a different definition under a taken id is an
- * error, since both would share one cache folder.
+ * error, since both would share one cache folder; so is an id that differs from another only in case.
  */
 export function register(task: RegisteredTask): void {
   const existing = tasks.get(task.id);
@@ -24,6 +26,14 @@ export function register(task: RegisteredTask): void {
       `Task \`${task.id}\` is defined twice, with a different factory or different options: give each task its own name or namespace (or, where a definition was edited in a running session, a notebook or hot reload, restart it)`,
     );
   }
+  const folded = task.id.toLowerCase();
+  const other = spellings.get(folded);
+  if (other !== undefined && other !== task.id) {
+    throw new TaskDefinitionError(
+      `Task \`${task.id}\` differs from task \`${other}\` only in case: on a case-insensitive file system (macOS, Windows) both would use one cache folder, and read each other's results; rename one`,
+    );
+  }
+  spellings.set(folded, task.id);
   tasks.set(task.id, task);
 }
 

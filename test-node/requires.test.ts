@@ -131,6 +131,17 @@ test('a name taken by a different task is an error; re-evaluating the same defin
   task('req-dup', (x: number) => () => x + 1, { namespace: 'other' });
 });
 
+test('a name that differs from another task’s only in case is an error: macOS and Windows would give both one folder', () => {
+  task('req-Case', (x: number) => () => x);
+  assert.throws(() => task('req-case', (x: number) => () => x), {
+    name: 'TaskDefinitionError',
+    message: /Task `req-case` differs from task `req-Case` only in case/,
+  });
+  // The namespace is part of the folder's name too.
+  task('Case', (x: number) => () => x, { namespace: 'req' });
+  assert.throws(() => task('case', (x: number) => () => x, { namespace: 'REQ' }), /`REQ\.case` differs from/);
+});
+
 test('bad task options are rejected with what was expected', () => {
   assert.throws(() => task('req-opt', () => () => 1, { maxConcurrency: 0 }), /`maxConcurrency`.*got 0/);
   assert.throws(() => task('req-opt', () => () => 1, { compress: 12 }), /`compress`.*got 12/);
