@@ -172,7 +172,8 @@ const OVERLAP_FROM = 1024 * 1024;
  * Writes an entry into an open file from its start, and resolves to its length. A small entry is
  * one write. For a large value, the value goes first, at its place after the header, and its
  * checksum is computed while libuv's threads write it, so that the checksum costs next to no time
- * of its own (a 100 MB value: about 30 ms saved); the header, which records it, is written last.
+ * of its own (a 100 MB value: about 30 ms saved); the header, which records it, is written once
+ * the value is.
  */
 export async function writeEntryTo(fd: number, meta: EntryMeta, value: readonly Uint8Array[]): Promise<number> {
   const header = headerOf(meta);
@@ -190,8 +191,10 @@ export async function writeEntryTo(fd: number, meta: EntryMeta, value: readonly 
     await valueWritten.catch(() => {});
     throw error;
   }
-  // Both writes settle before the file can be closed, even when one fails.
-  const written = await Promise.allSettled([valueWritten, writeAll(fd, [headerBytes], 0)]);
-  for (const outcome of written) if (outcome.status === 'rejected') throw outcome.reason;
+  // The header only once the value is written: written into a lock file, the entry leaves the
+  // owner record at the file's start until then, so that a process killed while writing a large
+  // value leaves a lock that others see is its dead owner's (see fs-lock-owner.ts).
+  await valueWritten;
+  await writeAll(fd, [headerBytes], 0);
   return header.length + size;
 }

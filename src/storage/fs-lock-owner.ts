@@ -41,9 +41,12 @@ export async function isStale(path: string, staleMs: number): Promise<boolean> {
   }
   let holder: { pid?: unknown; host?: unknown; thread?: unknown } | undefined;
   try {
-    holder = JSON.parse(text) as { pid?: unknown; host?: unknown; thread?: unknown };
+    // A large entry's value is written after the room kept for its header, and the header last
+    // (see writeEntryTo): until then the owner record is followed by zeros, and still readable.
+    const end = text.indexOf('\0');
+    holder = JSON.parse(end >= 0 ? text.slice(0, end) : text) as { pid?: unknown; host?: unknown; thread?: unknown };
   } catch {
-    // Created but not yet written, or being turned into its entry: its age decides.
+    // Created but not yet written, or its header being written: its age decides.
   }
   // Held by this thread: never stale to it. Naming this thread but not held under this spelling of
   // its path (being released, reached through a symbolic link, left by an earlier process with this
