@@ -28,7 +28,9 @@ export interface RunOptions {
    */
   store?: Store | undefined;
   /**
-   * Called with each {@link RunEvent}, in order, for progress bars, logs and live graphs.
+   * Called with each {@link RunEvent}, in order, for progress bars, logs and live graphs. An async
+   * listener is not awaited between events, but the run settles only once the promises it returned
+   * have; one that rejects fails the run as a listener that throws does.
    * @example
    * ```ts
    * await total(2024).run({ onEvent: (e) => e.type === 'finished' && console.log(`${e.instance} in ${e.duration} ms`) });

@@ -171,3 +171,36 @@ test('a run settles even when a listener throws on the skipped event that ends i
     return true;
   });
 });
+
+test('an async listener that rejects fails the run as one that throws, and the run settles after its promises', async () => {
+  const store = memoryStore();
+  const leaf = task('dispatch-async-leaf', (i: number) => () => i);
+  const top = task('dispatch-async-top', () => requires(leaf(1), leaf(2))((a, b) => a + b));
+  const logged: string[] = [];
+  const onEvent = async (event: { type: string; instance: { label: string } }) => {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    logged.push(`${event.type} ${event.instance.label}`);
+  };
+  assert.equal(await top().run({ store, onEvent }), 3);
+  assert.ok(logged.includes('finished dispatch-async-top()'), 'the last event was handled before the run settled');
+  // Rejecting on the run's last event: the run rejects, rather than the process meeting an
+  // unhandled rejection after the run has resolved.
+  const listenerError = new Error('could not write the log');
+  await assert.rejects(
+    top().run({
+      store,
+      onEvent: async (event) => {
+        if (event.type === 'cached' && event.instance.label === 'dispatch-async-top()') throw listenerError;
+      },
+    }),
+    (error: unknown) => {
+      assert.ok(error instanceof CheckpointError && !(error instanceof TaskFailedError), String(error));
+      assert.equal(
+        error.message,
+        'onEvent threw on the cached event of dispatch-async-top(): Error: could not write the log',
+      );
+      assert.equal(error.cause, listenerError);
+      return true;
+    },
+  );
+});

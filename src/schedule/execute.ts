@@ -255,6 +255,12 @@ class Scheduler {
    * else as cancelled, else with the root's value (or the error of recomputing it).
    */
   #settleNow(rootError?: unknown): void {
+    // An async listener's promises first: one that rejects fails the run as a throw does.
+    const listened = this.#reporter.settled();
+    if (listened) {
+      listened.then(() => this.#settleNow(rootError));
+      return;
+    }
     const { signal } = this.#context;
     // One signal may serve many runs: leave nothing of this one attached to it.
     signal?.removeEventListener('abort', this.#stop);

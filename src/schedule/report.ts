@@ -1,11 +1,13 @@
 import { CheckpointError, describe, type TaskFailedError } from '../errors.js';
 import type { RunEvent } from '../events.js';
 import type { Instance } from '../instance.js';
+import { isThenable } from './outcomes.js';
 
 /**
  * Tells a run's listener what happens to each node, with times and durations. Without a listener
- * it does nothing, and keeps no start times. A listener that throws fails the run, not the
- * instance: the first error it threw is kept as the run's `error`, and `onError` is called.
+ * it does nothing, and keeps no start times. A listener that throws, or returns a promise that
+ * rejects, fails the run, not the instance: the first error it threw is kept as the run's `error`,
+ * and `onError` is called.
  */
 export class Reporter {
   /** What the first listener that threw threw, as the run's error. */
@@ -16,6 +18,8 @@ export class Reporter {
   readonly #onError: () => void;
   /** When each node started (dispatched, then reported started by its executor). */
   readonly #began: Float64Array;
+  /** The promises an async listener returned, not yet waited for by {@link Reporter.settled}. */
+  #pending: Promise<void>[] = [];
 
   constructor(
     nodes: readonly Instance<unknown>[],
@@ -81,15 +85,33 @@ export class Reporter {
     return this.#nodes[i] as Instance<unknown>;
   }
 
+  /**
+   * Resolves once the promises an async listener returned so far have settled, or gives
+   * `undefined` when there are none: the run settles after them, so that their rejections fail it.
+   */
+  settled(): Promise<void> | undefined {
+    if (this.#pending.length === 0) return undefined;
+    const pending = this.#pending;
+    this.#pending = [];
+    return Promise.all(pending).then(() => {});
+  }
+
   #tell(event: RunEvent): void {
     try {
-      this.#listener?.(event);
+      const returned: unknown = this.#listener?.(event);
+      if (isThenable(returned)) {
+        this.#pending.push(Promise.resolve(returned).then(undefined, (error: unknown) => this.#threw(event, error)));
+      }
     } catch (error) {
-      this.error ??= new CheckpointError(
-        `onEvent threw on the ${event.type} event of ${event.instance.label}: ${describe(error)}`,
-        { cause: error },
-      );
-      this.#onError();
+      this.#threw(event, error);
     }
+  }
+
+  #threw(event: RunEvent, error: unknown): void {
+    this.error ??= new CheckpointError(
+      `onEvent threw on the ${event.type} event of ${event.instance.label}: ${describe(error)}`,
+      { cause: error },
+    );
+    this.#onError();
   }
 }
