@@ -183,6 +183,15 @@ test('an async listener that rejects fails the run as one that throws, and the r
   };
   assert.equal(await top().run({ store, onEvent }), 3);
   assert.ok(logged.includes('finished dispatch-async-top()'), 'the last event was handled before the run settled');
+  // A signal fired while the run waits for its listener, once everything is done, cancels nothing.
+  const controller = new AbortController();
+  const late = task('dispatch-async-late', () => () => 4);
+  const lateListener = async (event: { type: string }) => {
+    if (event.type !== 'finished') return;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    controller.abort();
+  };
+  assert.equal(await late().run({ store, signal: controller.signal, onEvent: lateListener }), 4);
   // Rejecting on the run's last event: the run rejects, rather than the process meeting an
   // unhandled rejection after the run has resolved.
   const listenerError = new Error('could not write the log');

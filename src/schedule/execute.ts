@@ -254,22 +254,23 @@ class Scheduler {
    * Settles the run, whatever a listener did: with the failures, else with the listener's error,
    * else as cancelled, else with the root's value (or the error of recomputing it).
    */
-  #settleNow(rootError?: unknown): void {
-    // An async listener's promises first: one that rejects fails the run as a throw does.
-    const listened = this.#reporter.settled();
-    if (listened) {
-      listened.then(() => this.#settleNow(rootError));
-      return;
-    }
+  #settleNow(rootError?: unknown, aborted = this.#context.signal?.aborted): void {
     const { signal } = this.#context;
     // One signal may serve many runs: leave nothing of this one attached to it.
     signal?.removeEventListener('abort', this.#stop);
+    // An async listener's promises first: one that rejects fails the run as a throw does. The run
+    // is over meanwhile: a signal fired then cancels nothing.
+    const listened = this.#reporter.settled();
+    if (listened) {
+      listened.then(() => this.#settleNow(rootError, aborted));
+      return;
+    }
     const failures = this.#failures;
     const { resolve, reject } = this.#settle;
     if (failures.length === 1) reject(failures[0]);
     else if (failures.length > 1) reject(new RunFailedError(failures));
     else if (this.#reporter.error) reject(this.#reporter.error);
-    else if (signal?.aborted) reject(new AbortError('The run was cancelled', { cause: signal.reason }));
+    else if (aborted) reject(new AbortError('The run was cancelled', { cause: signal?.reason }));
     else if (rootError !== undefined)
       reject(rootError === STOPPED ? new CheckpointError('The run stopped') : rootError);
     else if (this.#results.holds(this.#root)) resolve(this.#results.value(this.#root));
