@@ -142,3 +142,27 @@ test('a vanished value recomputed for one dependent is read back, not computed a
   assert.equal(await top(1).run({ store }), 3 + 22);
   assert.deepEqual(counts, { leaf: 2, mid: 2 });
 });
+
+test('an async onCorrupt is awaited: what it does is done when the run ends, and its rejection fails the run as a throw does', async () => {
+  const dir = await temporaryDir();
+  const reports: string[] = [];
+  const store = fsStore({
+    dir,
+    onCorrupt: async (entry) => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      reports.push(entry.key);
+    },
+  });
+  assert.equal(await choose(4, 2).run({ store }), 6);
+  await writeFile(entryFile(dir, 3, 1), 'not an entry');
+  assert.equal(await choose(4, 2).run({ store }), 6);
+  assert.deepEqual(reports, ['[3,1]']);
+  await writeFile(entryFile(dir, 3, 1), 'not an entry');
+  const failing = fsStore({
+    dir,
+    onCorrupt: async () => {
+      throw new Error('could not send the report');
+    },
+  });
+  await assert.rejects(choose(4, 2).run({ store: failing }), /could not send the report/);
+});

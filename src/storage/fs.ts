@@ -21,7 +21,8 @@ export interface FsStoreOptions {
   dir?: string | undefined;
   /**
    * Called once for each damaged entry found (truncated, bit-flipped, foreign or misplaced file),
-   * just before it is removed; the run then computes it again.
+   * just before it is removed; the run then computes it again. An async one is awaited, and its
+   * rejection counts as a throw would (the entry is then left in place).
    * @default a `console.warn` naming the entry
    */
   onCorrupt?: ((problem: CorruptEntry) => void) | undefined;
@@ -107,7 +108,8 @@ export function fsStore(options: FsStoreOptions = {}): Store {
 
   /** Reports a damaged entry once, then removes it, so that it counts as missing from now on. */
   async function damaged(folder: string, key: string, reason: string): Promise<undefined> {
-    onCorrupt({ folder, key, path: entryPath(folder, key), reason });
+    // Awaited, so that an async callback that rejects fails the read as one that throws does.
+    await onCorrupt({ folder, key, path: entryPath(folder, key), reason });
     await rm(entryPath(folder, key), { force: true });
     return undefined;
   }
