@@ -30,7 +30,7 @@ export function register(task: RegisteredTask): void {
   const other = spellings.get(folded);
   if (other !== undefined && other !== task.id) {
     throw new TaskDefinitionError(
-      `Task \`${task.id}\` differs from task \`${other}\` only in case: on a case-insensitive file system (macOS, Windows) both would use one cache folder, and read each other's results; rename one`,
+      `Task \`${task.id}\` differs from task \`${other}\` only in case: on a case-insensitive file system (macOS, Windows) both would use one cache folder, and read each other's results; rename one (or, where a task was renamed in a running session, a notebook or hot reload, restart it)`,
     );
   }
   spellings.set(folded, task.id);
