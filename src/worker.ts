@@ -25,9 +25,25 @@ export type { Endpoint } from 'comlink';
  * @param endpoint - where jobs arrive; the worker's global scope by default
  */
 export function serve(endpoint: Endpoint = globalThis as unknown as Endpoint): void {
+  // Jobs wait until the lock asked by `ready` is held: a job that ends the worker before then
+  // would leave the pool nothing to watch.
+  let holding: Promise<boolean> | boolean = false;
   const api: WorkerApi = {
-    ready() {},
+    ready(lock) {
+      const locks = globalThis.navigator?.locks;
+      if (lock === undefined || !locks) return false;
+      holding = new Promise<boolean>((resolve) => {
+        locks
+          .request(lock, () => {
+            resolve(true);
+            return new Promise<never>(() => {});
+          })
+          .catch(() => resolve(false));
+      });
+      return holding;
+    },
     async run(job, move): Promise<Outcome> {
+      await holding;
       let result: Packed;
       try {
         const inputs = unpackInputs(job);

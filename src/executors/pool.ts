@@ -54,6 +54,11 @@ export interface SpawnedWorker {
   busy(busy: boolean): void;
   /** Stops the worker; resolves when it has stopped. */
   terminate(): Promise<void>;
+  /**
+   * A Web Lock the worker is asked to hold while it lives, and what watches it once held: the
+   * platform learns that way of an end that fires no event.
+   */
+  readonly lifeLock?: { readonly name: string; held(): void } | undefined;
 }
 
 /**
@@ -168,8 +173,11 @@ class Pool implements PoolExecutor {
     slot = created;
     this.#slots.add(created);
     // Asked before any job, so answered before any; a worker that dies first never answers.
-    worker.api.ready().then(
-      () => this.#ready(created),
+    worker.api.ready(worker.lifeLock?.name).then(
+      (held) => {
+        if (held) worker.lifeLock?.held();
+        this.#ready(created);
+      },
       () => {},
     );
     return created;

@@ -63,8 +63,10 @@ export interface WorkerApi {
   /**
    * Answers once the worker serves: it has loaded the tasks' module. The pool asks once per
    * worker, before its first job, and reports that job `started` when the answer comes.
+   * @param lock - a Web Lock to hold for as long as the worker lives: a Web Worker that ends
+   *   itself (`close()`) fires no event, but its locks are released. Answers whether it holds it.
    */
-  ready(): void;
+  ready(lock?: string): boolean | Promise<boolean>;
   /**
    * Runs a job with the tasks registered in the worker. Never rejects for what the task throws,
    * nor for a result that cannot be stored: that comes back as `{ ok: false }`, so a rejection

@@ -46,10 +46,17 @@ export function webPool(options: WebPoolOptions): PoolExecutor {
     // the pool replaces it.
     worker.addEventListener('error', (event) => died(event.error ?? event.message ?? 'it failed to load or crashed'));
     worker.addEventListener('messageerror', () => died('a message from it could not be deserialized'));
+    // A worker that calls `close()` fires no event: it holds a lock for its life, which the page
+    // is granted when it ends (Web Locks exist in secure contexts only).
+    const locks = globalThis.navigator?.locks;
+    const lock = locks && `checkpoint-tool:worker:${crypto.randomUUID()}`;
     return {
       api: wrap<WorkerApi>(worker),
       busy: () => {},
       terminate: async () => worker.terminate(),
+      lifeLock: lock
+        ? { name: lock, held: () => void locks.request(lock, () => died('it ended itself (close())')).catch(() => {}) }
+        : undefined,
     };
   };
   return createPool(spawn, options, globalThis.navigator?.hardwareConcurrency ?? 4);

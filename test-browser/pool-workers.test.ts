@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { openPoolLab } from './pool-lab-session.js';
+
+describe('webPool in Chromium', { timeout: 120_000 }, () => {
+  test('a worker that ends itself with close() fails the job it was running, and the pool goes on', {
+    timeout: 30_000,
+  }, async () => {
+    const { context, page } = await openPoolLab();
+    const report = await page.evaluate(async () => {
+      const { tasks, pool } = window.poolLab;
+      let error: unknown;
+      await tasks
+        .ends('close')
+        .run({ executor: pool })
+        .catch((thrown: unknown) => {
+          error = thrown;
+        });
+      const failure = error as Error & { task?: string; cause?: Error };
+      const after = await tasks.ends('value').run({ executor: pool });
+      await pool.close();
+      return { name: failure.name, task: failure.task, cause: failure.cause?.message, after };
+    });
+    assert.equal(report.name, 'TaskFailedError');
+    assert.equal(report.task, 'ends');
+    assert.match(
+      report.cause ?? '',
+      /^worker-1 stopped while computing ends\("close"\): it ended itself \(close\(\)\)/,
+    );
+    assert.equal(report.after, 'value', 'a new worker replaced it');
+    await context.close();
+  });
+});
