@@ -41,3 +41,8 @@ export function register(task: RegisteredTask): void {
 export function lookup(id: string): RegisteredTask | undefined {
   return tasks.get(id);
 }
+
+/** How many tasks this thread has registered. */
+export function registeredCount(): number {
+  return tasks.size;
+}

@@ -220,3 +220,18 @@ test('the tasks module must be given as a URL or an absolute path', () => {
     /pass new URL\("\.\/fixtures\/pool-tasks\.ts", import\.meta\.url\)/,
   );
 });
+
+test('a worker that defines no task at all says why that may be (a bundler dropped its import)', async () => {
+  // pool-setup.js defines no task: as a worker whose `import './tasks.js'` a bundler dropped.
+  const empty = nodePool(new URL('./fixtures/pool-setup.js', import.meta.url), { size: 1 });
+  try {
+    const error = await failing('nothing')
+      .run({ executor: empty, store: memoryStore() })
+      .catch((e) => e);
+    assert.ok(error instanceof TaskFailedError && error.cause instanceof TaskDefinitionError);
+    assert.match(error.cause.message, /`pool.failing` is not defined here: .* which defines no task at all/);
+    assert.match(error.cause.message, /"sideEffects": false/);
+  } finally {
+    await empty.close();
+  }
+});

@@ -1,6 +1,6 @@
 import { TaskDefinitionError } from '../errors.js';
 import type { Instance } from '../instance.js';
-import { lookup } from '../registry.js';
+import { lookup, registeredCount } from '../registry.js';
 import type { Job } from './types.js';
 
 /**
@@ -16,8 +16,14 @@ export function runJob(job: Job, instance: Instance<unknown> = find(job)): unkno
 function find(job: Job): Instance<unknown> {
   const task = lookup(job.task);
   if (!task) {
+    // A thread with no task at all most often imported the tasks' module for its effects only,
+    // and a bundler dropped that import.
+    const none =
+      registeredCount() === 0
+        ? `, which defines no task at all (a bundler drops a bare \`import './tasks.js'\` when package.json says \`"sideEffects": false\`: import a name from it, or list it in \`sideEffects\`)`
+        : '';
     throw new TaskDefinitionError(
-      `Task \`${job.task}\` is not defined here: the module that defines it was not loaded in this thread`,
+      `Task \`${job.task}\` is not defined here: the module that defines it was not loaded in this thread${none}`,
     );
   }
   return task.instance(job.key);
