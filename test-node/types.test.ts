@@ -71,6 +71,19 @@ void num(1).numberIn;
 // @ts-expect-error computation is internal
 void num(1).computation;
 
+// A parameter with a default value is annotated (README): unannotated, TypeScript types it `unknown`.
+const scaled = task(
+  'types-default',
+  (x: number, by: number = 2) =>
+    () =>
+      x * by,
+);
+expectType<Equal<typeof scaled, Task<[x: number, by?: number], number>>>();
+task('types-default-unknown', (x: number, by = 2) => () => {
+  // @ts-expect-error unannotated, `by` is unknown
+  return x * by;
+});
+
 // Events narrow on their type.
 const onEvent = (event: RunEvent) => {
   if (event.type === 'started') expectType<Equal<typeof event.worker, string>>();
