@@ -25,7 +25,7 @@ describe('webPool in Chromium', { timeout: 120_000 }, () => {
     assert.equal(report.task, 'ends');
     assert.match(
       report.cause ?? '',
-      /^worker-1 stopped while computing ends\("close"\): it ended itself \(close\(\)\)/,
+      /^worker-1 stopped while computing ends\("close"\): it ended without an error \(it called close\(\)/,
     );
     assert.equal(report.after, 'value', 'a new worker replaced it');
     await context.close();

@@ -55,7 +55,13 @@ export function webPool(options: WebPoolOptions): PoolExecutor {
       busy: () => {},
       terminate: async () => worker.terminate(),
       lifeLock: lock
-        ? { name: lock, held: () => void locks.request(lock, () => died('it ended itself (close())')).catch(() => {}) }
+        ? {
+            name: lock,
+            held: () =>
+              void locks
+                .request(lock, () => died('it ended without an error (it called close(), or the browser stopped it)'))
+                .catch(() => {}),
+          }
         : undefined,
     };
   };
