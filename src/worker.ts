@@ -32,14 +32,15 @@ export function serve(endpoint: Endpoint = globalThis as unknown as Endpoint): v
     ready(lock) {
       const locks = globalThis.navigator?.locks;
       if (lock === undefined || !locks) return false;
-      holding = new Promise<boolean>((resolve) => {
+      // Refused (a worker of an opaque origin: a `data:` URL), it is not watched.
+      holding = new Promise<boolean>((resolve, reject) => {
         locks
           .request(lock, () => {
             resolve(true);
             return new Promise<never>(() => {});
           })
-          .catch(() => resolve(false));
-      });
+          .catch(reject);
+      }).catch(() => false);
       return holding;
     },
     async run(job, move): Promise<Outcome> {
