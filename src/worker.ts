@@ -20,11 +20,12 @@ export type { Endpoint } from 'comlink';
  * Answers a pool's jobs from this worker: each job names a task, which must be registered here,
  * by importing the module that defines it before calling `serve()`. Classes registered on
  * `serializer` must be registered here too (by that module, say): inputs and results holding
- * their instances travel between threads as the cache stores them. Call it once, at the top
- * level of the worker's module (not after an `await`), so that no early job is missed.
+ * their instances travel between threads as the cache stores them. Call it once. It may come
+ * after an `await` (a WASM module loading first): the messages a Web Worker receives meanwhile
+ * wait for it.
  * @param endpoint - where jobs arrive; the worker's global scope by default
  */
-export function serve(endpoint: Endpoint = globalThis as unknown as Endpoint): void {
+export function serve(endpoint?: Endpoint): void {
   // Jobs wait until the lock asked by `ready` is held: a job that ends the worker before then
   // would leave the pool nothing to watch.
   let holding: Promise<boolean> | boolean = false;
@@ -58,5 +59,44 @@ export function serve(endpoint: Endpoint = globalThis as unknown as Endpoint): v
       return buffers.length > 0 ? transfer(outcome, buffers) : outcome;
     },
   };
-  expose(api, endpoint);
+  const kept = early?.stop() ?? [];
+  early = undefined;
+  expose(api, endpoint ?? replaying(globalThis as unknown as Endpoint, kept));
+}
+
+/**
+ * The messages a dedicated worker receives before `serve()` listens, kept from when this module
+ * loads (before the code of the module importing it runs): a worker drops the messages no
+ * listener takes, and the pool would wait forever for the answers to its first calls.
+ */
+let early = keepEarlyMessages();
+
+function keepEarlyMessages(): { stop(): MessageEvent[] } | undefined {
+  const scope = globalThis as { DedicatedWorkerGlobalScope?: abstract new () => unknown };
+  if (!scope.DedicatedWorkerGlobalScope || !(globalThis instanceof scope.DedicatedWorkerGlobalScope)) return undefined;
+  const events: MessageEvent[] = [];
+  const keep = (event: MessageEvent) => events.push(event);
+  addEventListener('message', keep);
+  return {
+    stop() {
+      removeEventListener('message', keep);
+      return events;
+    },
+  };
+}
+
+/** The worker's scope as an endpoint whose listener also gets, at once, the messages kept before. */
+function replaying(scope: Endpoint, kept: MessageEvent[]): Endpoint {
+  return {
+    postMessage: (message, transfer) => scope.postMessage(message, transfer),
+    addEventListener(type, listener, options) {
+      scope.addEventListener(type, listener, options);
+      if (type !== 'message') return;
+      for (const event of kept.splice(0)) {
+        if (typeof listener === 'function') listener(event);
+        else listener.handleEvent(event);
+      }
+    },
+    removeEventListener: (type, listener, options) => scope.removeEventListener(type, listener, options),
+  };
 }

@@ -30,6 +30,7 @@ before(async () => {
         entry: {
           'pool-lab': join(import.meta.dirname, 'pool-lab.ts'),
           'pool-lab-worker': join(import.meta.dirname, 'pool-lab-worker.ts'),
+          'pool-lab-late-worker': join(import.meta.dirname, 'pool-lab-late-worker.ts'),
         },
         formats: ['es'],
       },

@@ -12,7 +12,13 @@ const pool = checkpoint.webPool({
   size: 1,
 });
 
-const poolLab = { checkpoint, tasks, pool };
+/** Workers that serve only after an `await`. */
+const latePool = checkpoint.webPool({
+  create: (name) => new Worker(new URL('pool-lab-late-worker.js', location.href), { type: 'module', name }),
+  size: 1,
+});
+
+const poolLab = { checkpoint, tasks, pool, latePool };
 
 declare global {
   interface Window {

@@ -30,4 +30,22 @@ describe('webPool in Chromium', { timeout: 120_000 }, () => {
     assert.equal(report.after, 'value', 'a new worker replaced it');
     await context.close();
   });
+
+  test('a worker that serves only after an await still gets the jobs posted meanwhile', {
+    timeout: 30_000,
+  }, async () => {
+    const { context, page } = await openPoolLab();
+    const values = await page.evaluate(async () => {
+      const { tasks, latePool } = window.poolLab;
+      const events: string[] = [];
+      const value = await tasks.ends('late').run({
+        executor: latePool,
+        onEvent: (event) => events.push(`${event.type}${event.type === 'started' ? ` ${event.worker}` : ''}`),
+      });
+      await latePool.close();
+      return { value, events };
+    });
+    assert.deepEqual(values, { value: 'late', events: ['planned', 'started worker-1', 'finished'] });
+    await context.close();
+  });
 });
