@@ -48,4 +48,39 @@ describe('webPool in Chromium', { timeout: 120_000 }, () => {
     assert.deepEqual(values, { value: 'late', events: ['planned', 'started worker-1', 'finished'] });
     await context.close();
   });
+
+  test('webPool without a create function, or whose create returns no Worker, says so', async () => {
+    const { context, page } = await openPoolLab();
+    const report = await page.evaluate(async () => {
+      const { checkpoint, tasks } = window.poolLab;
+      const message = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+      let missing = 'accepted';
+      try {
+        checkpoint.webPool({} as Parameters<typeof checkpoint.webPool>[0]);
+      } catch (error) {
+        missing = message(error);
+      }
+      const forgetful = checkpoint.webPool({
+        // The braces make the body a block: the Worker is made and dropped.
+        create: ((name: string) => {
+          new Worker(new URL('pool-lab-worker.js', location.href), { type: 'module', name });
+        }) as unknown as (name: string) => Worker,
+      });
+      const failed = await tasks
+        .ends('value')
+        .run({ executor: forgetful })
+        .then(String, (error: { cause?: unknown }) => message(error.cause));
+      await forgetful.close();
+      return { missing, failed };
+    });
+    assert.equal(
+      report.missing,
+      "CheckpointError: Expected webPool's `create` to be a function that makes a Worker, got undefined",
+    );
+    assert.equal(
+      report.failed,
+      "CheckpointError: webPool's `create` returned undefined, not a Worker (does it `return` the new Worker?)",
+    );
+    await context.close();
+  });
 });

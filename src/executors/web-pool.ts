@@ -4,6 +4,8 @@
  * @module
  */
 import { wrap } from 'comlink';
+import { CheckpointError } from '../errors.js';
+import { shown } from '../options.js';
 import { createPool, type PoolExecutor, type PoolOptions, type Spawn } from './pool.js';
 import type { WorkerApi } from './protocol.js';
 
@@ -40,8 +42,19 @@ export interface WebPoolOptions extends PoolOptions {
  * ```
  */
 export function webPool(options: WebPoolOptions): PoolExecutor {
+  if (typeof options?.create !== 'function') {
+    throw new CheckpointError(
+      `Expected webPool's \`create\` to be a function that makes a Worker, got ${shown(options?.create)}`,
+    );
+  }
   const spawn: Spawn = (name, died) => {
-    const worker = options.create(name);
+    // Typed a Worker; from JavaScript, or an arrow function whose body forgot `return`, anything.
+    const worker = options.create(name) as Worker | undefined;
+    if (typeof worker?.addEventListener !== 'function') {
+      throw new CheckpointError(
+        `webPool's \`create\` returned ${shown(worker)}, not a Worker (does it \`return\` the new Worker?)`,
+      );
+    }
     // A Web Worker survives an uncaught error, but the job it was running may never answer:
     // the pool replaces it.
     worker.addEventListener('error', (event) => died(event.error ?? event.message ?? 'it failed to load or crashed'));
