@@ -49,7 +49,7 @@ describe('webPool in Chromium', { timeout: 120_000 }, () => {
     await context.close();
   });
 
-  test('webPool without a create function, or whose create returns no Worker, says so', async () => {
+  test('webPool without a create function, with a misspelt option, or whose create returns no Worker, says so', async () => {
     const { context, page } = await openPoolLab();
     const report = await page.evaluate(async () => {
       const { checkpoint, tasks } = window.poolLab;
@@ -59,6 +59,12 @@ describe('webPool in Chromium', { timeout: 120_000 }, () => {
         checkpoint.webPool({} as Parameters<typeof checkpoint.webPool>[0]);
       } catch (error) {
         missing = message(error);
+      }
+      let misspelt = 'accepted';
+      try {
+        checkpoint.webPool({ create: () => new Worker(''), workers: 4 } as Parameters<typeof checkpoint.webPool>[0]);
+      } catch (error) {
+        misspelt = message(error);
       }
       const forgetful = checkpoint.webPool({
         // The braces make the body a block: the Worker is made and dropped.
@@ -71,11 +77,15 @@ describe('webPool in Chromium', { timeout: 120_000 }, () => {
         .run({ executor: forgetful })
         .then(String, (error: { cause?: unknown }) => message(error.cause));
       await forgetful.close();
-      return { missing, failed };
+      return { missing, misspelt, failed };
     });
     assert.equal(
       report.missing,
       "CheckpointError: Expected webPool's `create` to be a function that makes a Worker, got undefined",
+    );
+    assert.equal(
+      report.misspelt,
+      'TaskDefinitionError: webPool(): unknown option `workers`; the options are create, size, name, transfer',
     );
     assert.equal(
       report.failed,

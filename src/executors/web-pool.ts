@@ -5,7 +5,7 @@
  */
 import { wrap } from 'comlink';
 import { CheckpointError } from '../errors.js';
-import { shown } from '../options.js';
+import { checkOptionNames, shown } from '../options.js';
 import { createPool, type PoolExecutor, type PoolOptions, type Spawn } from './pool.js';
 import type { WorkerApi } from './protocol.js';
 
@@ -42,9 +42,11 @@ export interface WebPoolOptions extends PoolOptions {
  * ```
  */
 export function webPool(options: WebPoolOptions): PoolExecutor {
-  if (typeof options?.create !== 'function') {
+  // From JavaScript, a misspelt option (`workers: 4`) would be left unused without a word.
+  checkOptionNames('webPool()', options ?? null, ['create', 'size', 'name', 'transfer']);
+  if (typeof options.create !== 'function') {
     throw new CheckpointError(
-      `Expected webPool's \`create\` to be a function that makes a Worker, got ${shown(options?.create)}`,
+      `Expected webPool's \`create\` to be a function that makes a Worker, got ${shown(options.create)}`,
     );
   }
   const spawn: Spawn = (name, died) => {
