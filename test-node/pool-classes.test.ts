@@ -52,6 +52,11 @@ test('a result the cache cannot store fails its instance as in process, and noth
     assert.ok(inWorker instanceof TaskFailedError && inMain instanceof TaskFailedError);
     assert.ok(inWorker.cause instanceof SerializationError && inMain.cause instanceof SerializationError);
     assert.match(inWorker.cause.message, path);
+    if (how === 'secret')
+      assert.match(
+        inWorker.cause.message,
+        /in this thread: .* in every thread \(with a worker pool, in the module that defines the tasks/,
+      );
     assert.equal(inWorker.cause.message, inMain.cause.message);
     assert.equal(inWorker.message, inMain.message);
     for (const store of stores) assert.equal(await store.readMeta(leaky.id, leaky(how).key), undefined);
@@ -120,5 +125,5 @@ test('a result of a class registered in the calling thread only says to register
     );
   assert.ok(error instanceof TaskFailedError && error.cause instanceof SerializationError);
   assert.match(error.cause.message, /^value is an instance of Ticket, which superjson does not know/);
-  assert.match(error.cause.message, /in a module every worker loads/);
+  assert.match(error.cause.message, /in the module that defines the tasks, which each worker loads/);
 });

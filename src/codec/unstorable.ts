@@ -43,7 +43,8 @@ function find(serializer: SuperJSON, value: unknown, path: string, visited: Set<
     value instanceof URL ||
     custom();
   if (!known) {
-    return `${path} is an instance of ${className(value)}, which superjson does not know: register it with serializer.registerClass or serializer.registerCustom (with a worker pool, in a module every worker loads too, such as the tasks module)`;
+    // Registrations are per thread: a class registered in the page only is unknown in a worker.
+    return `${path} is an instance of ${className(value)}, which superjson does not know in this thread: register it with serializer.registerClass or serializer.registerCustom, in every thread (with a worker pool, in the module that defines the tasks, which each worker loads)`;
   }
   if (Object.getOwnPropertySymbols(value).length > 0) return `${path} has symbol keys, which cannot be stored`;
   if (value instanceof Map) {
