@@ -84,6 +84,20 @@ test('plain JSON values of every length around the short-text path, ASCII or not
   }
 });
 
+test("a small result's stored bytes are the same whatever was stored before it", async () => {
+  const store = memoryStore();
+  const echo = task('slab-echo', (value: string | number) => () => value);
+  // `{"json":1}` after its 4-byte length, then zeros to 8 bytes.
+  const one = new Uint8Array([10, 0, 0, 0, ...new TextEncoder().encode('{"json":1}'), 0, 0]);
+  await echo(1).run({ store });
+  assert.deepEqual(await store.readValue('slab-echo', '[1]'), one);
+  // A text that turns out not to be ASCII half way is written again another way; the small
+  // value stored next has the bytes it has alone, its padding zeros included.
+  await echo(`${'a'.repeat(40)}é`).run({ store });
+  await echo(2).run({ store });
+  assert.deepEqual(await store.readValue('slab-echo', '[2]'), one.map((byte) => (byte === 0x31 ? 0x32 : byte)));
+});
+
 describe('binary data', () => {
   test('a 1e6-element Float64Array is stored as its 8 MB of bytes, not as JSON', async () => {
     const dir = await temporaryDir();

@@ -81,13 +81,16 @@ const decoder = new TextDecoder();
  * would not come back equal.
  */
 export function serialize(value: unknown): Uint8Array {
-  return joinPieces(serializePieces(value));
+  const bytes = joinPieces(serializePieces(value));
+  // Its own buffer, never a shared slab's (see plainHead): safe to move to another thread.
+  return bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
 }
 
 /**
  * Encodes a value as {@link serialize} does, in pieces laid end to end: a typed array of 64 KiB or
  * more is a piece of its own, a view of its memory rather than a copy, so that storing a large
- * array costs no second copy of it. The pieces are only valid while the value is left unchanged.
+ * array costs no second copy of it. The pieces are only valid while the value is left unchanged,
+ * and may be views of a larger buffer (a small value's, of a shared slab).
  */
 export function serializePieces(value: unknown): Uint8Array[] {
   // Plain JSON needs none of superjson's annotations: write its JSON as superjson would.
@@ -121,12 +124,20 @@ const PADDING = new Uint8Array(8);
 
 /**
  * {@link head} of a plain JSON value's text, wrapped as superjson writes it: `{"json":...}`. Short
- * ASCII text, the usual small result, is copied in without being encoded first.
+ * ASCII text, the usual small result, is copied in without being encoded first, into a slice of a
+ * shared slab: a buffer of its own per small value costs about 250 bytes of objects, and with them
+ * a collection in a run of 10,000 instances. A slab's slices are never written again once given
+ * out, and stores copy values as small as these (the memory store's chunks, IndexedDB's records).
  */
 function plainHead(text: string): Uint8Array {
   const length = PLAIN_OPEN.length + text.length + 1;
-  if (text.length <= 1024) {
-    const bytes = new Uint8Array(align8(4 + length));
+  const size = align8(4 + length);
+  if (size <= SLICE_MAX) {
+    if (slabUsed + size > SLAB) {
+      slab = new ArrayBuffer(SLAB);
+      slabUsed = 0;
+    }
+    const bytes = new Uint8Array(slab, slabUsed, size);
     bytes.set(PLAIN_OPEN, 4);
     const start = 4 + PLAIN_OPEN.length;
     let i = 0;
@@ -137,13 +148,25 @@ function plainHead(text: string): Uint8Array {
     }
     if (i === text.length) {
       bytes[start + i] = 0x7d; // }
+      // The padding and the length's high bytes too: a slice given up (text that is not ASCII)
+      // leaves what it wrote for the next one.
+      bytes.fill(0, start + i + 1);
       bytes[0] = length & 0xff;
       bytes[1] = length >>> 8;
+      bytes[2] = 0;
+      bytes[3] = 0;
+      slabUsed += size;
       return bytes;
     }
   }
   return head(encoder.encode(`{"json":${text}}`));
 }
+
+/** The size of a shared slab of small values' bytes, and of the largest slice given from one. */
+const SLAB = 16 * 1024;
+const SLICE_MAX = 1024;
+let slab = new ArrayBuffer(SLAB);
+let slabUsed = 0;
 
 const PLAIN_OPEN = new TextEncoder().encode('{"json":');
 

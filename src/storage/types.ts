@@ -34,7 +34,9 @@ export interface Entry {
   readonly meta: EntryMeta;
   /**
    * The value bytes, in pieces laid end to end: a large typed array is a piece of its own, written
-   * from its own memory rather than copied into one buffer first.
+   * from its own memory rather than copied into one buffer first. A piece may be a view of a larger
+   * buffer (a typed array's, or one shared by small values): a store copies what it keeps, and
+   * never reads `piece.buffer` without the piece's offset and length.
    */
   readonly value: readonly Uint8Array[];
 }
