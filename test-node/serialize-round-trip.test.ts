@@ -95,7 +95,10 @@ test("a small result's stored bytes are the same whatever was stored before it",
   // value stored next has the bytes it has alone, its padding zeros included.
   await echo(`${'a'.repeat(40)}é`).run({ store });
   await echo(2).run({ store });
-  assert.deepEqual(await store.readValue('slab-echo', '[2]'), one.map((byte) => (byte === 0x31 ? 0x32 : byte)));
+  assert.deepEqual(
+    await store.readValue('slab-echo', '[2]'),
+    one.map((byte) => (byte === 0x31 ? 0x32 : byte)),
+  );
 });
 
 describe('binary data', () => {
