@@ -58,6 +58,15 @@ test('the size bounds the parallelism; maxConcurrency still holds per task', asy
   assert.equal(fallback.size, availableParallelism());
   await fallback.close();
   assert.throws(() => nodePool(tasksModule, { size: 0 }), /`size` to be a whole number from 1 and up, got 0/);
+  // From JavaScript: a misspelt option, or one of the wrong kind, is refused, never left unused.
+  const untyped = nodePool as (url: URL, options: object) => unknown;
+  assert.throws(() => untyped(tasksModule, { workers: 4 }), {
+    name: 'TaskDefinitionError',
+    message: 'nodePool(): unknown option `workers`; the options are size, name, transfer, setup, resourceLimits',
+  });
+  assert.throws(() => untyped(tasksModule, { size: '2' }), /`size` to be a whole number from 1 and up, got "2"/);
+  assert.throws(() => untyped(tasksModule, { transfer: 'no' }), /`transfer` to be a boolean, got "no"/);
+  assert.throws(() => untyped(tasksModule, { name: 3 }), /`name` to be a string, got 3/);
 
   let running = 0;
   let most = 0;

@@ -10,6 +10,7 @@ import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { wrap } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { CheckpointError } from '../errors.js';
+import { checkOptionNames } from '../options.js';
 import type { NodeWorkerData } from './node-worker.js';
 import { createPool, type PoolExecutor, type PoolOptions, type Spawn } from './pool.js';
 import type { WorkerApi } from './protocol.js';
@@ -50,6 +51,8 @@ export interface NodePoolOptions extends PoolOptions {
  * ```
  */
 export function nodePool(moduleUrl: URL | string, options: NodePoolOptions = {}): PoolExecutor {
+  // From JavaScript, a misspelt option (`workers: 4`) would be left unused without a word.
+  checkOptionNames('nodePool()', options ?? null, ['size', 'name', 'transfer', 'setup', 'resourceLimits']);
   const workerData: NodeWorkerData = {
     module: toModule(moduleUrl, 'moduleUrl'),
     setup: [options.setup ?? []].flat().map((url) => toModule(url, 'setup')),

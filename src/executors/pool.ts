@@ -5,6 +5,7 @@
  */
 import { type Remote, transfer } from 'comlink';
 import { CheckpointError } from '../errors.js';
+import { shown } from '../options.js';
 import { aborted, closed, describeReason, detach, type Pending, report, unsent } from './pool-job.js';
 import type { JobMessage, Outcome, WorkerApi } from './protocol.js';
 import type { Executor, Job, JobContext } from './types.js';
@@ -100,7 +101,15 @@ class Pool implements PoolExecutor {
   constructor(spawn: Spawn, options: PoolOptions, defaultSize: number) {
     const size = options.size ?? Math.max(1, defaultSize);
     if (!Number.isInteger(size) || size < 1) {
-      throw new CheckpointError(`Expected the pool's \`size\` to be a whole number from 1 and up, got ${options.size}`);
+      throw new CheckpointError(
+        `Expected the pool's \`size\` to be a whole number from 1 and up, got ${shown(options.size)}`,
+      );
+    }
+    if (options.name !== undefined && typeof options.name !== 'string') {
+      throw new CheckpointError(`Expected the pool's \`name\` to be a string, got ${shown(options.name)}`);
+    }
+    if (options.transfer !== undefined && typeof options.transfer !== 'boolean') {
+      throw new CheckpointError(`Expected the pool's \`transfer\` to be a boolean, got ${shown(options.transfer)}`);
     }
     this.size = size;
     this.concurrency = size;
