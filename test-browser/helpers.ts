@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { build } from 'vite';
 
 /** The built demo (`npm run build:demo`). */
 export const distDir = new URL('../demo-web/dist/', import.meta.url).pathname;
@@ -83,3 +84,16 @@ export { chooseDownstream, chooseGraph } from '../test-node/helpers.js';
 
 /** Labels in sorted order, to compare sets of instances. */
 export const sorted = (labels: Iterable<string>): string[] => [...labels].sort();
+
+/**
+ * Bundles test pages (and their workers) from `entries` (output name: source path) as a user's
+ * app bundles the library: ES modules, written to `outDir`.
+ */
+export async function bundleLab(outDir: string, entries: Record<string, string>): Promise<void> {
+  await build({
+    configFile: false,
+    logLevel: 'warn',
+    root: import.meta.dirname,
+    build: { outDir, emptyOutDir: true, target: 'es2022', minify: false, lib: { entry: entries, formats: ['es'] } },
+  });
+}

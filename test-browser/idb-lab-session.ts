@@ -9,8 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { build } from 'vite';
-import { launch } from './helpers.js';
+import { bundleLab, launch } from './helpers.js';
 
 /** Chromium, once the `before` hook has run. */
 export let browser: Browser;
@@ -19,18 +18,7 @@ let labBundle: string;
 
 before(async () => {
   const outDir = join(tmpdir(), `checkpoint-idb-lab-${process.pid}`);
-  const bundle = build({
-    configFile: false,
-    logLevel: 'warn',
-    root: import.meta.dirname,
-    build: {
-      outDir,
-      emptyOutDir: true,
-      target: 'es2022',
-      minify: false,
-      lib: { entry: join(import.meta.dirname, 'idb-lab.ts'), formats: ['es'], fileName: 'idb-lab' },
-    },
-  });
+  const bundle = bundleLab(outDir, { 'idb-lab': join(import.meta.dirname, 'idb-lab.ts') });
   [browser] = await Promise.all([launch(), bundle]);
   labBundle = await readFile(join(outDir, 'idb-lab.js'), 'utf8');
 });

@@ -9,32 +9,17 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { build } from 'vite';
-import { launch } from './helpers.js';
+import { bundleLab, launch } from './helpers.js';
 
 /** Chromium, once the `before` hook has run. */
 export let browser: Browser;
 const outDir = join(tmpdir(), `checkpoint-pool-lab-${process.pid}`);
 
 before(async () => {
-  const bundle = build({
-    configFile: false,
-    logLevel: 'warn',
-    root: import.meta.dirname,
-    build: {
-      outDir,
-      emptyOutDir: true,
-      target: 'es2022',
-      minify: false,
-      lib: {
-        entry: {
-          'pool-lab': join(import.meta.dirname, 'pool-lab.ts'),
-          'pool-lab-worker': join(import.meta.dirname, 'pool-lab-worker.ts'),
-          'pool-lab-late-worker': join(import.meta.dirname, 'pool-lab-late-worker.ts'),
-        },
-        formats: ['es'],
-      },
-    },
+  const bundle = bundleLab(outDir, {
+    'pool-lab': join(import.meta.dirname, 'pool-lab.ts'),
+    'pool-lab-worker': join(import.meta.dirname, 'pool-lab-worker.ts'),
+    'pool-lab-late-worker': join(import.meta.dirname, 'pool-lab-late-worker.ts'),
   });
   [browser] = await Promise.all([launch(), bundle]);
 });
