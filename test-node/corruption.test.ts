@@ -166,3 +166,27 @@ test('an async onCorrupt is awaited: what it does is done when the run ends, and
   });
   await assert.rejects(choose(4, 2).run({ store: failing }), /could not send the report/);
 });
+
+test('an onCorrupt that rejects while many headers are read fails the run, not the process', async () => {
+  const dir = await temporaryDir();
+  assert.equal(await choose(60, 30).run({ store: fsStore({ dir }) }), 118264581564861420);
+  // Read among the first of about 1,000 headers, read in slices between which other work runs.
+  await writeFile(entryFile(dir, 1, 0), 'not an entry');
+  const unhandled: unknown[] = [];
+  const keep = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', keep);
+  try {
+    const failing = fsStore({
+      dir,
+      onCorrupt: async () => {
+        throw new Error('could not send the report');
+      },
+    });
+    await assert.rejects(choose(60, 30).run({ store: failing }), /could not send the report/);
+    // A turn of the event loop for a late report of an unhandled rejection.
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.off('unhandledRejection', keep);
+  }
+  assert.deepEqual(unhandled, []);
+});

@@ -144,13 +144,19 @@ export function fsStore(options: FsStoreOptions = {}): Store {
       // share), the rest are read in parallel instead: a far lower bar than the one for the store's
       // other calls (see mayBlock), as reads that miss the cache gain most from being parallel.
       const metas = new Array<EntryMeta | Promise<undefined> | undefined>(keys.length);
+      const read = (i: number, meta: EntryMeta | Promise<undefined> | undefined) => {
+        // A damaged entry's report may reject (onCorrupt threw) long before Promise.all below
+        // takes it: marked handled meanwhile, it fails the read there rather than the process.
+        if (meta instanceof Promise) meta.catch(() => {});
+        metas[i] = meta;
+      };
       let next = 0;
       let slice = performance.now();
       let inSlice = 0;
       let slowSlices = 0;
       while (next < keys.length) {
         const i = next++;
-        if (listed(i)) metas[i] = metaOf(folder, keys[i] as string, readHeaderNow(join(dir, names[i] as string)));
+        if (listed(i)) read(i, metaOf(folder, keys[i] as string, readHeaderNow(join(dir, names[i] as string))));
         inSlice++;
         const elapsed = performance.now() - slice;
         if (elapsed > SLICE_MS) {
@@ -164,7 +170,7 @@ export function fsStore(options: FsStoreOptions = {}): Store {
       }
       const rest = Array.from({ length: keys.length - next }, (_, i) => next + i);
       await mapLimited(rest, 64, async (i) => {
-        if (listed(i)) metas[i] = metaOf(folder, keys[i] as string, await readHeader(join(dir, names[i] as string)));
+        if (listed(i)) read(i, metaOf(folder, keys[i] as string, await readHeader(join(dir, names[i] as string))));
       });
       return Promise.all(metas);
     },
