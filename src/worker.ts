@@ -23,7 +23,8 @@ export type { Endpoint } from 'comlink';
  * their instances travel between threads as the cache stores them. Call it once. It may come
  * after an `await` (a WASM module loading first): the messages a Web Worker receives meanwhile
  * wait for it.
- * @param endpoint - where jobs arrive; the worker's global scope by default
+ * @param endpoint - where jobs arrive; the worker's global scope by default (given or not, the
+ *   messages it receives before `serve()` wait for it; those of another endpoint do not)
  */
 export function serve(endpoint?: Endpoint): void {
   // Jobs wait until the lock asked by `ready` is held: a job that ends the worker before then
@@ -61,7 +62,9 @@ export function serve(endpoint?: Endpoint): void {
   };
   const kept = early?.stop() ?? [];
   early = undefined;
-  expose(api, endpoint ?? replaying(globalThis as unknown as Endpoint, kept));
+  // The scope given explicitly (`serve(self)`) gets the kept messages too.
+  const scope = endpoint === undefined || endpoint === (globalThis as unknown);
+  expose(api, scope ? replaying(globalThis as unknown as Endpoint, kept) : endpoint);
 }
 
 /**

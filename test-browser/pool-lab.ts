@@ -18,7 +18,14 @@ const latePool = checkpoint.webPool({
   size: 1,
 });
 
-const poolLab = { checkpoint, tasks, pool, latePool };
+/** Workers that serve only after an `await`, passing their scope to `serve()`. */
+const lateSelfPool = checkpoint.webPool({
+  create: (name) =>
+    new Worker(new URL('pool-lab-late-worker.js', location.href), { type: 'module', name: `self:${name}` }),
+  size: 1,
+});
+
+const poolLab = { checkpoint, tasks, pool, latePool, lateSelfPool };
 
 declare global {
   interface Window {

@@ -49,6 +49,21 @@ describe('webPool in Chromium', { timeout: 120_000 }, () => {
     await context.close();
   });
 
+  test('so does one that serves after an await with its own scope given as the endpoint', {
+    timeout: 30_000,
+  }, async () => {
+    const { context, page } = await openPoolLab();
+    const value = await page.evaluate(async () => {
+      const { tasks, lateSelfPool } = window.poolLab;
+      // Lost, the early messages would leave the run waiting until the test's timeout.
+      const value = await tasks.ends('late').run({ executor: lateSelfPool });
+      await lateSelfPool.close();
+      return value;
+    });
+    assert.equal(value, 'late');
+    await context.close();
+  });
+
   test('webPool without a create function, with a misspelt option, or whose create returns no Worker, says so', async () => {
     const { context, page } = await openPoolLab();
     const report = await page.evaluate(async () => {
