@@ -18,8 +18,10 @@ export class Reporter {
   readonly #onError: () => void;
   /** When each node started (dispatched, then reported started by its executor). */
   readonly #began: Float64Array;
-  /** The promises an async listener returned, not yet waited for by {@link Reporter.settled}. */
-  #pending: Promise<void>[] = [];
+  /** How many of the promises an async listener returned have not settled yet. */
+  #unsettled = 0;
+  /** Resolves the promise that {@link Reporter.settled} gave, once none is left unsettled. */
+  #drained: (() => void) | undefined;
 
   constructor(
     nodes: readonly Instance<unknown>[],
@@ -90,21 +92,32 @@ export class Reporter {
    * `undefined` when there are none: the run settles after them, so that their rejections fail it.
    */
   settled(): Promise<void> | undefined {
-    if (this.#pending.length === 0) return undefined;
-    const pending = this.#pending;
-    this.#pending = [];
-    return Promise.all(pending).then(() => {});
+    if (this.#unsettled === 0) return undefined;
+    return new Promise((resolve) => {
+      this.#drained = resolve;
+    });
   }
 
   #tell(event: RunEvent): void {
     try {
       const returned: unknown = this.#listener?.(event);
-      if (isThenable(returned)) {
-        this.#pending.push(Promise.resolve(returned).then(undefined, (error: unknown) => this.#threw(event, error)));
-      }
+      if (isThenable(returned)) this.#wait(event, returned);
     } catch (error) {
       this.#threw(event, error);
     }
+  }
+
+  /** Counts a promise the listener returned until it settles; kept, they would add up over a long run. */
+  #wait(event: RunEvent, returned: PromiseLike<unknown>): void {
+    this.#unsettled++;
+    Promise.resolve(returned)
+      .then(undefined, (error: unknown) => this.#threw(event, error))
+      .then(() => {
+        if (--this.#unsettled > 0) return;
+        const drained = this.#drained;
+        this.#drained = undefined;
+        drained?.();
+      });
   }
 
   #threw(event: RunEvent, error: unknown): void {
