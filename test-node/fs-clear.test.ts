@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { access, mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -105,6 +105,43 @@ test('a lock holder whose folder was cleared never commits into the lock another
   assert.equal(await exists(lockPath(dir, 't', '[1]')), false, 'committed into its lock file');
   assert.equal((await store.readMeta('t', '[1]'))?.stamp, 'theirs');
   assert.deepEqual(await store.readValue('t', '[1]'), entryBytes(theirs));
+  assert.deepEqual(corrupt, []);
+});
+
+test('a lock holder never renames into its entry a lock taken at its path after its last check of it', async () => {
+  const dir = await temporaryDir();
+  const corrupt: CorruptEntry[] = [];
+  const store = fsStore({ dir, onCorrupt: (entry) => corrupt.push(entry) });
+  const release = await store.lock?.('t', '[1]');
+  const lock = lockPath(dir, 't', '[1]');
+  const folder = join(dir, 'checkpoint', 't');
+  const others = '{"pid":1,"host":"elsewhere","thread":0,"holder":"other"}';
+  // Whatever this thread runs at its next chance after the lock path is looked at (another run of
+  // it clearing the task, then one taking the lock again): the path then names another lock.
+  const fs = require('node:fs') as typeof import('node:fs');
+  const statSync = fs.statSync;
+  let armed = true;
+  const undo = patch(fs, 'statSync', ((path: string, options?: object) => {
+    if (armed && path === lock) {
+      armed = false;
+      queueMicrotask(() => {
+        fs.renameSync(folder, `${folder}-cleared`);
+        mkdirSync(folder);
+        writeFileSync(lock, others);
+      });
+    }
+    return statSync(path, options);
+  }) as typeof fs.statSync);
+  try {
+    await store.write('t', '[1]', entryOf('[1]', bytesOf('mine')));
+  } finally {
+    undo();
+  }
+  await release?.();
+  assert.equal(armed, false, 'the lock path was looked at');
+  // The other lock is where it was, and no damaged entry was made of it.
+  assert.equal(readFileSync(lock, 'utf8'), others);
+  await store.readMeta('t', '[1]');
   assert.deepEqual(corrupt, []);
 });
 

@@ -53,6 +53,20 @@ export function timedBlocking<T>(calls: () => T): T {
   }
 }
 
+/**
+ * Blocking `calls` while this process makes blocking calls at all, whatever this turn's budget,
+ * else `later`, both as a promise: for a check and the call that depends on it (a path's identity,
+ * then its rename), which nothing of this thread may come between.
+ */
+export function together<T>(calls: () => T, later: () => Promise<T>): Promise<T> {
+  if (!blocking) return later();
+  try {
+    return Promise.resolve(timedBlocking(calls));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 /** Blocking `calls` when {@link mayBlock} says so and `small`, else `later`, both as a promise. */
 function either<T>(small: boolean, calls: () => T, later: () => Promise<T>): Promise<T> {
   if (!small || !mayBlock()) return later();

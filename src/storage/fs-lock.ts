@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { rm, unlink } from 'node:fs/promises';
 import { closeFile, isMissing, openFile, renameFile, truncateFile, writeAll } from './fs-calls.js';
-import { exactStats, isNamedBy, namedAs } from './fs-file-identity.js';
+import { exactStats, isNamedBy, namedAs, renameIfNamedBy } from './fs-file-identity.js';
 import { keepFresh, refreshed } from './fs-lock-heartbeat.js';
 import { isOwn, isStale, ownerOf } from './fs-lock-owner.js';
 
@@ -135,8 +135,7 @@ export class LockFiles {
         // A rename moves whatever the path names: the folder may have been cleared meanwhile and
         // the path taken by another run's lock. Looked at again just before (with the file still
         // open, so that its inode cannot be reused), that is left to the instant until the rename.
-        if (await isNamedBy(path, opened)) {
-          await renameFile(path, target);
+        if (await renameIfNamedBy(path, opened, target)) {
           this.#forget(path);
           return true;
         }
