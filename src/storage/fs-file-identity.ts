@@ -3,7 +3,9 @@
  * or renames a lock file, that the file is still its own and not one made since at the same path.
  * @module
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { fstatFile, renameFile, statPath, together } from './fs-calls.js';
 
 /**
@@ -23,8 +25,8 @@ export async function isNamedBy(path: string, opened: fs.BigIntStats): Promise<b
 }
 
 /**
- * Renames `path` to `target` if `path` names the file of exact stats `opened`; whether that file
- * is at `target` now. Both blocking where calls may block at all: an await between them lets this
+ * Renames `path` to `target` if `path` names the file of exact stats `opened`; whether it did.
+ * Both blocking where calls may block at all: an await between them lets this
  * thread's other runs (a clear, then a new lock at `path`) change what the rename moves, and a lock
  * file moved into `target` is a damaged entry.
  */
@@ -38,11 +40,18 @@ export function renameIfNamedBy(path: string, opened: fs.BigIntStats, target: st
     },
     async () => {
       if (!(await isNamedBy(path, opened))) return false;
-      await renameFile(path, target);
-      // Through libuv, others' calls come between these two: had `path` named another lock by the
-      // rename, that lock is at `target` now, where the caller's write through a file of its own
-      // replaces it.
-      return isNamedBy(target, opened);
+      // Through libuv, others' calls come between any two: the file is moved to a name of this
+      // call's own first, and checked there, so that a lock made at `path` meanwhile is never moved
+      // into `target`. Such a lock is removed instead, as a stale one is: its holder then finds its
+      // path gone, and writes its entry another way.
+      const own = `${path}.${randomBytes(6).toString('hex')}.commit`;
+      await renameFile(path, own);
+      if (await isNamedBy(own, opened)) {
+        await renameFile(own, target);
+        return true;
+      }
+      await rm(own, { force: true });
+      return false;
     },
   );
 }
