@@ -4,7 +4,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { fsStore, memoryStore, task } from 'checkpoint-tool';
+import { fsStore, memoryStore, type Store, task } from 'checkpoint-tool';
 import fc from 'fast-check';
 import { describeValue, makeValues } from './fixtures/roundtrip-values.js';
 import { computedThenRead, runOnce, temporaryDir } from './helpers.js';
@@ -98,6 +98,30 @@ test("a small result's stored bytes are the same whatever was stored before it",
   assert.deepEqual(
     await store.readValue('slab-echo', '[2]'),
     one.map((byte) => (byte === 0x31 ? 0x32 : byte)),
+  );
+});
+
+test('a store that moves the buffers it is given to another thread leaves later small results whole', async () => {
+  const inner = memoryStore();
+  const buffers: number[] = [];
+  // Against the Store docs: the piece's whole buffer moved (detached), as a careless store might.
+  const careless: Store = {
+    ...inner,
+    write(folder, key, entry) {
+      const [piece] = entry.value as [Uint8Array];
+      buffers.push(piece.buffer.byteLength);
+      const bytes = new Uint8Array(piece.buffer, piece.byteOffset, piece.byteLength).slice();
+      structuredClone(piece.buffer, { transfer: [piece.buffer as ArrayBuffer] });
+      return inner.write(folder, key, { meta: entry.meta, value: [bytes] });
+    },
+  };
+  const echo = task('detached-echo', (i: number) => () => i * 10);
+  for (let i = 1; i <= 3; i++) assert.equal(await echo(i).run({ store: careless }), i * 10);
+  for (let i = 1; i <= 3; i++) assert.equal((await runOnce(echo(i), inner)).value, i * 10);
+  // Each small result after a detached slab is a slice of a new one (a buffer larger than itself).
+  assert.ok(
+    buffers.every((length) => length > 64),
+    `buffers of ${buffers.join(', ')} bytes`,
   );
 });
 

@@ -133,7 +133,8 @@ function plainHead(text: string): Uint8Array {
   const length = PLAIN_OPEN.length + text.length + 1;
   const size = align8(4 + length);
   if (size <= SLICE_MAX) {
-    if (slabUsed + size > SLAB) {
+    // A slab's byteLength, not SLAB: one a store moved to another thread (detached) is replaced.
+    if (slabUsed + size > slab.byteLength) {
       slab = new ArrayBuffer(SLAB);
       slabUsed = 0;
     }
