@@ -59,17 +59,16 @@ export function timedBlocking<T>(calls: () => T): T {
  * then its rename), which nothing of this thread may come between.
  */
 export function together<T>(calls: () => T, later: () => Promise<T>): Promise<T> {
-  if (!blocking) return later();
-  try {
-    return Promise.resolve(timedBlocking(calls));
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  return blocking ? blockingNow(calls) : later();
 }
 
 /** Blocking `calls` when {@link mayBlock} says so and `small`, else `later`, both as a promise. */
 function either<T>(small: boolean, calls: () => T, later: () => Promise<T>): Promise<T> {
-  if (!small || !mayBlock()) return later();
+  return small && mayBlock() ? blockingNow(calls) : later();
+}
+
+/** Makes blocking `calls`, timed, and gives their outcome as a promise: a throw becomes a rejection. */
+function blockingNow<T>(calls: () => T): Promise<T> {
   try {
     return Promise.resolve(timedBlocking(calls));
   } catch (error) {

@@ -15,13 +15,12 @@ import { fstatFile, renameFile, statPath, together } from './fs-calls.js';
 export async function namedAs(fd: number, path: string): Promise<fs.BigIntStats | undefined> {
   const open = await fstatFile(fd, { bigint: true });
   const named = await statPath(path);
-  return named !== undefined && sameFile(named, open) && open.nlink > 0n ? open : undefined;
+  return names(named, open) && open.nlink > 0n ? open : undefined;
 }
 
 /** Whether `path` names the file of exact stats `opened` (kept open, so that its inode is not reused). */
 export async function isNamedBy(path: string, opened: fs.BigIntStats): Promise<boolean> {
-  const named = await statPath(path);
-  return named !== undefined && sameFile(named, opened);
+  return names(await statPath(path), opened);
 }
 
 /**
@@ -33,8 +32,7 @@ export async function isNamedBy(path: string, opened: fs.BigIntStats): Promise<b
 export function renameIfNamedBy(path: string, opened: fs.BigIntStats, target: string): Promise<boolean> {
   return together(
     () => {
-      const named = fs.statSync(path, { bigint: true, throwIfNoEntry: false });
-      if (named === undefined || !sameFile(named, opened)) return false;
+      if (!names(fs.statSync(path, { bigint: true, throwIfNoEntry: false }), opened)) return false;
       fs.renameSync(path, target);
       return true;
     },
@@ -59,6 +57,11 @@ export function renameIfNamedBy(path: string, opened: fs.BigIntStats, target: st
 /** The exact stats of an open file. */
 export function exactStats(fd: number): Promise<fs.BigIntStats> {
   return fstatFile(fd, { bigint: true });
+}
+
+/** Whether the stats of a path (`undefined`: no file there) are those of the file `opened`. */
+function names(named: fs.BigIntStats | undefined, opened: fs.BigIntStats): boolean {
+  return named !== undefined && sameFile(named, opened);
 }
 
 function sameFile(a: fs.BigIntStats, b: fs.BigIntStats): boolean {
