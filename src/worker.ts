@@ -2,7 +2,8 @@
  * What a worker imports to serve its tasks to a pool. A browser worker file loads the module
  * that defines the tasks, then calls `serve()`:
  * ```ts
- * import './tasks';
+ * // Re-exported, not a bare `import './tasks.js'`, which a bundler drops under `"sideEffects": false`.
+ * export * from './tasks.js';
  * import { serve } from 'checkpoint-tool/worker';
  * serve();
  * ```

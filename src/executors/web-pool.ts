@@ -29,8 +29,9 @@ export interface WebPoolOptions extends PoolOptions {
  * done.
  * @example
  * ```ts
- * // tasks.worker.ts
- * import './tasks';
+ * // tasks.worker.ts: re-exports the tasks (a bare `import './tasks.js'` is dropped by a bundler
+ * // under `"sideEffects": false`), then serves them
+ * export * from './tasks.js';
  * import { serve } from 'checkpoint-tool/worker';
  * serve();
  *
