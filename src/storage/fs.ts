@@ -5,6 +5,7 @@ import { CheckpointError } from '../errors.js';
 import { mapLimited } from '../map-limited.js';
 import { type EntryRead, type Header, readEntry, writeEntryTo } from './entry-file.js';
 import { closeFile, isMissing, mayBlock, openFile, renameFile, statPath } from './fs-calls.js';
+import { FolderOwners } from './fs-folder-owners.js';
 import { type HeaderRead, problem, readHeader, readHeaderNow } from './fs-headers.js';
 import { LockFiles } from './fs-lock.js';
 import type { EntryMeta, Store } from './types.js';
@@ -50,6 +51,7 @@ export function fsStore(options: FsStoreOptions = {}): Store {
   const root = resolve(options.dir || process.env.CP_CACHE_DIR || './.cache', 'checkpoint');
   /** The folders this store made (or is making), as far as it knows. */
   const made = new Map<string, Promise<void>>();
+  const owners = new FolderOwners(root);
   const locks = new LockFiles({ staleMs: 10_000, heartbeatMs: 2_000 });
   const onCorrupt =
     options.onCorrupt ??
@@ -67,19 +69,27 @@ export function fsStore(options: FsStoreOptions = {}): Store {
   };
   const fileName = (key: string) => `${hash('sha256', key)}.entry`;
   const entryPath = (folder: string, key: string) => join(folderPath(folder), fileName(key));
+  /** Task `folder`'s folder, once found to be its own (see {@link FolderOwners}). */
+  const ownFolder = async (folder: string) => {
+    const dir = folderPath(folder);
+    await owners.check(folder, dir);
+    return dir;
+  };
 
   /**
-   * Runs `action` in an existing folder. A folder removed since this store made it (cleared
-   * through another store object or by another process) is made again, and `action` retried:
-   * clearing a task while its entries are written makes them written again, never fails them.
+   * Runs `action` in task `folder`'s existing folder, once found to be its own (checked after it
+   * is made). A folder removed since this store made it (cleared through another store object or
+   * by another process) is made again, and `action` retried: clearing a task while its entries are
+   * written makes them written again, never fails them.
    */
-  async function inFolder<T>(dir: string, action: () => Promise<T>): Promise<T> {
+  async function inFolder<T>(folder: string, action: () => Promise<T>): Promise<T> {
+    const dir = folderPath(folder);
     for (let attempt = 1; ; attempt++) {
       try {
         // One mkdir per folder, however many entries wait for it.
         let making = made.get(dir);
         if (!making) {
-          making = mkdir(dir, { recursive: true }).then(() => {});
+          making = mkdir(dir, { recursive: true }).then(() => owners.check(folder, dir));
           made.set(dir, making);
           making.catch(() => made.delete(dir));
         }
@@ -90,6 +100,7 @@ export function fsStore(options: FsStoreOptions = {}): Store {
         // for a folder that cannot be made at all.
         if (!isMissing(error) || attempt === FOLDER_ATTEMPTS) throw error;
         made.delete(dir);
+        owners.forget(dir);
       }
     }
   }
@@ -115,7 +126,7 @@ export function fsStore(options: FsStoreOptions = {}): Store {
   }
 
   async function readMeta(folder: string, key: string): Promise<EntryMeta | undefined> {
-    const path = entryPath(folder, key);
+    const path = join(await ownFolder(folder), fileName(key));
     // Asked under its lock, an entry is most often missing (a cold run): a stat says so without
     // the exception a failed open makes.
     if (mayBlock() && !(await statPath(path))) return undefined;
@@ -125,7 +136,7 @@ export function fsStore(options: FsStoreOptions = {}): Store {
   return {
     readMeta,
     async readMetas(folder, keys) {
-      const dir = folderPath(folder);
+      const dir = await ownFolder(folder);
       const names = keys.map(fileName);
       // Listing the folder once spares a cold run a failed open per instance; a few keys are
       // cheaper to open than a large folder is to list.
@@ -176,8 +187,9 @@ export function fsStore(options: FsStoreOptions = {}): Store {
     },
     async readValue(folder, key) {
       let read: EntryRead;
+      const path = join(await ownFolder(folder), fileName(key));
       try {
-        read = await readEntry(entryPath(folder, key));
+        read = await readEntry(path);
       } catch (error) {
         if (isMissing(error)) return undefined;
         throw error;
@@ -195,7 +207,7 @@ export function fsStore(options: FsStoreOptions = {}): Store {
       const writeEntry = (fd: number) => writeEntryTo(fd, meta, value);
       // Under its lock, the entry is written into the lock file, which is then renamed into place.
       if (locks.holds(`${path}.lock`) && (await locks.commit(`${path}.lock`, writeEntry, path))) return;
-      await inFolder(folderPath(folder), async () => {
+      await inFolder(folder, async () => {
         const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
         const fd = await openFile(temporary, 'w');
         try {
@@ -214,15 +226,16 @@ export function fsStore(options: FsStoreOptions = {}): Store {
     },
     async lock(folder, key) {
       const path = `${entryPath(folder, key)}.lock`;
-      await inFolder(folderPath(folder), () => locks.acquire(path));
+      await inFolder(folder, () => locks.acquire(path));
       return () => locks.release(path);
     },
     async delete(folder, key) {
-      await rm(entryPath(folder, key), { force: true });
+      await rm(join(await ownFolder(folder), fileName(key)), { force: true });
     },
     async clear(folder) {
-      const dir = folderPath(folder);
+      const dir = await ownFolder(folder);
       made.delete(dir);
+      owners.forget(dir);
       // Moved aside first, in one atomic rename: runs writing entries meanwhile make the folder
       // again, where removing it in place would fail (ENOTEMPTY) as they fill it.
       const aside = `.${folder}.${randomBytes(6).toString('hex')}${CLEARED}`;
@@ -248,9 +261,10 @@ export function fsStore(options: FsStoreOptions = {}): Store {
       );
     },
     async keys(folder) {
+      const dir = await ownFolder(folder);
       let names: string[];
       try {
-        names = await readdir(folderPath(folder));
+        names = await readdir(dir);
       } catch (error) {
         if (isMissing(error)) return [];
         throw error;
@@ -258,7 +272,7 @@ export function fsStore(options: FsStoreOptions = {}): Store {
       const keys: string[] = [];
       for (const name of names) {
         if (!name.endsWith('.entry')) continue;
-        const read = await readHeader(join(folderPath(folder), name));
+        const read = await readHeader(join(dir, name));
         // Only whole entries, each in its own file (not a copy under another key's name).
         if (!read || typeof read.header === 'string') continue;
         const { key } = read.header.meta;
