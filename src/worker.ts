@@ -13,7 +13,7 @@
 import { type Endpoint, expose, transfer } from 'comlink';
 import { runJob } from './executors/job.js';
 import type { Outcome, Packed, WorkerApi } from './executors/protocol.js';
-import { pack, toEnvelope, transferables, unpackInputs } from './executors/wire.js';
+import { pack, startedNotice, toEnvelope, transferables, unpackInputs } from './executors/wire.js';
 
 export type { Endpoint } from 'comlink';
 
@@ -28,6 +28,11 @@ export type { Endpoint } from 'comlink';
  *   messages it receives before `serve()` wait for it; those of another endpoint do not)
  */
 export function serve(endpoint?: Endpoint): void {
+  const kept = early?.stop() ?? [];
+  early = undefined;
+  // The scope given explicitly (`serve(self)`) gets the kept messages too.
+  const scope = endpoint === undefined || endpoint === (globalThis as unknown);
+  const port = scope ? replaying(globalThis as unknown as Endpoint, kept) : (endpoint as Endpoint);
   // Jobs wait until the lock asked by `ready` is held: a job that ends the worker before then
   // would leave the pool nothing to watch.
   let holding: Promise<boolean> | boolean = false;
@@ -48,6 +53,7 @@ export function serve(endpoint?: Endpoint): void {
     },
     async run(job, move): Promise<Outcome> {
       await holding;
+      port.postMessage(startedNotice);
       let result: Packed;
       try {
         const inputs = unpackInputs(job);
@@ -61,11 +67,7 @@ export function serve(endpoint?: Endpoint): void {
       return buffers.length > 0 ? transfer(outcome, buffers) : outcome;
     },
   };
-  const kept = early?.stop() ?? [];
-  early = undefined;
-  // The scope given explicitly (`serve(self)`) gets the kept messages too.
-  const scope = endpoint === undefined || endpoint === (globalThis as unknown);
-  expose(api, scope ? replaying(globalThis as unknown as Endpoint, kept) : endpoint);
+  expose(api, port);
 }
 
 /**

@@ -3,7 +3,7 @@
  * (to compute).
  * @module
  */
-import { task } from 'checkpoint-tool/browser';
+import { requires, task } from 'checkpoint-tool/browser';
 
 /** Ends its worker with `close()` (which fires no event in the page) when `how` is `'close'`. */
 export const ends = task('ends', (how: string) => async () => {
@@ -14,3 +14,21 @@ export const ends = task('ends', (how: string) => async () => {
   }
   return how;
 });
+
+/**
+ * Gives `how`, and ends its worker with `close()` right after posting that answer: the page,
+ * which learns of the end only later, posts the worker its next job meanwhile.
+ */
+export const endsNext = task('endsNext', (how: string) => () => {
+  const scope = globalThis as unknown as { postMessage(...message: unknown[]): void; close(): void };
+  const post = scope.postMessage;
+  // The next message this worker posts is this job's answer.
+  scope.postMessage = (...message: unknown[]) => {
+    post.apply(scope, message);
+    scope.close();
+  };
+  return how;
+});
+
+/** `endsNext(how)`'s value, computed after it: the job posted to the worker that ends. */
+export const afterEnds = task('afterEnds', (how: string) => requires(endsNext(how))((value) => `after ${value}`));

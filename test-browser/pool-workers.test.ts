@@ -31,6 +31,38 @@ describe('webPool in Chromium', { timeout: 120_000 }, () => {
     await context.close();
   });
 
+  test('a job posted to a worker that ends itself between jobs, before starting it, runs on a new worker', {
+    timeout: 30_000,
+  }, async () => {
+    const { context, page } = await openPoolLab();
+    const report = await page.evaluate(async () => {
+      const { checkpoint, tasks, pool } = window.poolLab;
+      const events: string[] = [];
+      const value = await tasks.afterEnds('bye').run({
+        executor: pool,
+        // Stored at once, the first value releases the next job in the task that received it.
+        store: checkpoint.memoryStore(),
+        onEvent: (event) => {
+          if (event.type !== 'planned')
+            events.push(`${event.type} ${event.instance.label} ${event.type === 'started' ? event.worker : ''}`.trim());
+        },
+      });
+      await pool.close();
+      return { value, events };
+    });
+    // Not failed as a crash: started once, on the worker that replaced the one that ended.
+    assert.deepEqual(report, {
+      value: 'after bye',
+      events: [
+        'started endsNext("bye") worker-1',
+        'finished endsNext("bye")',
+        'started afterEnds("bye") worker-2',
+        'finished afterEnds("bye")',
+      ],
+    });
+    await context.close();
+  });
+
   test('a worker that serves only after an await still gets the jobs posted meanwhile', {
     timeout: 30_000,
   }, async () => {

@@ -207,7 +207,10 @@ test('a module that cannot be loaded fails each job instead of hanging', async (
         .run({ executor: broken, store: memoryStore() })
         .catch((e) => e);
       assert.ok(error instanceof TaskFailedError && error.cause instanceof CheckpointError);
-      assert.match(error.cause.message, /worker-\d stopped while computing pool\.square\(\d\): .*does-not-exist\.ts/);
+      assert.match(
+        error.cause.message,
+        /worker-\d stopped before starting pool\.square\(\d\), as worker-\d did before it: .*does-not-exist\.ts/,
+      );
     }
   } finally {
     await broken.close();

@@ -7,13 +7,11 @@ import { availableParallelism } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type ResourceLimits, Worker } from 'node:worker_threads';
-import { wrap } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { CheckpointError } from '../errors.js';
 import { checkOptionNames } from '../options.js';
 import type { NodeWorkerData } from './node-worker.js';
 import { createPool, type PoolExecutor, type PoolOptions, type Spawn } from './pool.js';
-import type { WorkerApi } from './protocol.js';
 
 /** Options of {@link nodePool}. */
 export interface NodePoolOptions extends PoolOptions {
@@ -60,12 +58,17 @@ export function nodePool(moduleUrl: URL | string, options: NodePoolOptions = {})
   const script = new URL('./node-worker.js', import.meta.url);
   const spawn: Spawn = (name, died) => {
     const worker = new Worker(script, { name, workerData, resourceLimits: options.resourceLimits });
-    worker.on('error', died);
+    // An error may come before messages the worker posted earlier (that it started its job),
+    // `exit` only after all of them: the worker is known dead then.
+    let failure: unknown;
+    worker.on('error', (error) => {
+      failure ??= error;
+    });
     worker.on('messageerror', died);
-    worker.on('exit', (code) => died(`it exited with code ${code}`));
+    worker.on('exit', (code) => died(failure ?? `it exited with code ${code}`));
     worker.unref();
     return {
-      api: wrap<WorkerApi>(nodeEndpoint(worker)),
+      endpoint: nodeEndpoint(worker),
       busy: (busy) => (busy ? worker.ref() : worker.unref()),
       terminate: async () => {
         await worker.terminate();

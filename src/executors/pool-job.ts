@@ -14,6 +14,12 @@ export interface Pending {
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   onAbort?: () => void;
+  /** Whether its worker said it started it. */
+  started?: boolean;
+  /** Whether posting it moved buffers of its inputs to its worker: it cannot be posted again. */
+  moved?: boolean;
+  /** The worker that ended before starting it, when it has been given to another since. */
+  lostBy?: string;
 }
 
 /** Reports a job `started` on a worker; a listener that throws fails the job. */
@@ -37,6 +43,22 @@ export function detach(pending: Pending): Pending {
 /** The error of a job still waiting or running when its pool is closed. */
 export function closed(job: Job): CheckpointError {
   return new CheckpointError(`The pool was closed before ${jobLabel(job)} finished`);
+}
+
+/**
+ * The error of a job whose worker stopped: while computing it, or before starting it when it
+ * cannot be given to another worker (another already stopped before starting it, or its inputs'
+ * buffers were moved to this one).
+ */
+export function stopped(worker: string, pending: Pending, reason: unknown): CheckpointError {
+  const label = jobLabel(pending.job);
+  let what = `${worker} stopped while computing ${label}`;
+  if (!pending.started && pending.lostBy !== undefined) {
+    what = `${worker} stopped before starting ${label}, as ${pending.lostBy} did before it`;
+  } else if (!pending.started) {
+    what = `${worker} stopped before starting ${label}, whose inputs' buffers had been moved to it (see the pool's \`transfer\` option)`;
+  }
+  return new CheckpointError(`${what}: ${describeReason(reason)}`, { cause: reason });
 }
 
 /** The error of a job whose run was cancelled before the job was posted to a worker. */

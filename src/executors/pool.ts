@@ -3,13 +3,13 @@
  * each worker is running. The Node and Web pools only make workers (see {@link Spawn}).
  * @module
  */
-import { type Remote, transfer } from 'comlink';
+import { type Endpoint, type Remote, transfer, wrap } from 'comlink';
 import { CheckpointError } from '../errors.js';
 import { shown } from '../options.js';
-import { aborted, closed, describeReason, detach, type Pending, report, unsent } from './pool-job.js';
+import { aborted, closed, detach, type Pending, report, stopped, unsent } from './pool-job.js';
 import type { JobMessage, Outcome, WorkerApi } from './protocol.js';
 import type { Executor, Job, JobContext } from './types.js';
-import { fromEnvelope, jobLabel, packInputs, transferables, unpackResult } from './wire.js';
+import { fromEnvelope, isStartedNotice, jobLabel, packInputs, transferables, unpackResult } from './wire.js';
 
 /** An executor that runs jobs on a pool of workers. The run never closes it: call `close()`. */
 export interface PoolExecutor extends Executor {
@@ -49,8 +49,8 @@ export interface PoolOptions {
 
 /** A started worker, as a platform makes it. */
 export interface SpawnedWorker {
-  /** The worker's API, from Comlink's `wrap`. */
-  readonly api: Remote<WorkerApi>;
+  /** Where the worker's messages come from and the pool's go: the pool wraps it with Comlink. */
+  readonly endpoint: Endpoint;
   /** Whether the worker has a job: an idle Node worker does not keep the process alive. */
   busy(busy: boolean): void;
   /** Stops the worker; resolves when it has stopped. */
@@ -64,23 +64,23 @@ export interface SpawnedWorker {
 
 /**
  * Starts a worker named `name`. The platform calls `died` once with the reason, if the worker
- * stops by itself or can no longer be trusted to answer (it crashed, ran out of memory, exited).
+ * stops by itself or can no longer be trusted to answer (it crashed, ran out of memory, exited),
+ * and only after the messages the worker posted before: its last job's start, in particular.
  */
 export type Spawn = (name: string, died: (reason: unknown) => void) => SpawnedWorker;
 
 interface Slot {
   readonly name: string;
   readonly worker: SpawnedWorker;
-  readonly run: WorkerApi['run'];
+  readonly run: Remote<WorkerApi>['run'];
   current: Pending | undefined;
   dead: boolean;
-  /** Whether the worker has loaded its modules: a job posted before waits in its port. */
-  ready: boolean;
 }
 
 /**
  * Makes a pool executor on top of a platform's {@link Spawn}. A worker that dies fails only the
- * job it was running (Comlink would leave that call pending forever) and is replaced.
+ * job it was running (Comlink would leave that call pending forever) and is replaced; a job it
+ * had not started yet is given to another worker, once.
  */
 export function createPool(spawn: Spawn, options: PoolOptions, defaultSize: number): PoolExecutor {
   return new Pool(spawn, options, defaultSize);
@@ -121,21 +121,10 @@ class Pool implements PoolExecutor {
   execute(job: Job, context: JobContext): Promise<unknown> {
     if (this.#closing)
       return Promise.reject(new CheckpointError(`The pool is closed: ${jobLabel(job)} cannot run on it`));
-    const { signal } = context;
-    if (signal?.aborted) return Promise.reject(aborted(job, signal));
     return new Promise((resolve, reject) => {
-      const pending: Pending = { job, context, resolve, reject };
-      if (signal) {
-        pending.onAbort = () => {
-          const at = this.#queue.indexOf(pending);
-          if (at >= 0) this.#queue.splice(at, 1);
-          reject(aborted(job, signal));
-        };
-        signal.addEventListener('abort', pending.onAbort, { once: true });
-      }
       // First in, first out: a job that shares an input with a later one is posted (and that
       // input copied) before the later job may move the input's buffers away.
-      this.#queue.push(pending);
+      this.#enqueue({ job, context, resolve, reject }, 'last');
       this.#dispatch();
     });
   }
@@ -151,6 +140,25 @@ class Pool implements PoolExecutor {
 
   terminate(): Promise<void> {
     return this.close();
+  }
+
+  /** Queues a job to wait for a worker, unless its run is cancelled: then it never starts. */
+  #enqueue(pending: Pending, where: 'first' | 'last'): void {
+    const { signal } = pending.context;
+    if (signal?.aborted) {
+      pending.reject(aborted(pending.job, signal));
+      return;
+    }
+    if (signal) {
+      pending.onAbort = () => {
+        const at = this.#queue.indexOf(pending);
+        if (at >= 0) this.#queue.splice(at, 1);
+        pending.reject(aborted(pending.job, signal));
+      };
+      signal.addEventListener('abort', pending.onAbort, { once: true });
+    }
+    if (where === 'first') this.#queue.unshift(pending);
+    else this.#queue.push(pending);
   }
 
   /** Posts waiting jobs to idle workers, starting workers while fewer than `size` run. */
@@ -177,28 +185,35 @@ class Pool implements PoolExecutor {
       if (slot) this.#died(slot, reason);
     };
     const worker = this.#spawn(name, died);
+    const api = wrap<WorkerApi>(worker.endpoint);
     // Read `run` once: every property read on a Comlink proxy makes a new proxy.
-    const created: Slot = { name, worker, run: worker.api.run, current: undefined, dead: false, ready: false };
+    const created: Slot = { name, worker, run: api.run, current: undefined, dead: false };
     slot = created;
     this.#slots.add(created);
-    // Asked before any job, so answered before any; a worker that dies first never answers.
-    worker.api.ready(worker.lifeLock?.name).then(
-      (held) => {
-        if (held) worker.lifeLock?.held();
-        this.#ready(created);
-      },
-      () => {},
-    );
+    // Comlink passes over the notices, which carry no call's `id`.
+    worker.endpoint.addEventListener('message', (event) => {
+      if (isStartedNotice((event as MessageEvent).data)) this.#started(created);
+    });
+    const { lifeLock } = worker;
+    // Asked before any job, so held before any job starts.
+    if (lifeLock) {
+      api.ready(lifeLock.name).then(
+        (held) => held && lifeLock.held(),
+        () => {},
+      );
+    }
     return created;
   }
 
   /**
-   * The worker has loaded its modules: the job posted to it meanwhile starts now. Reporting it
-   * `started` when it was posted would count the worker's start-up in the job's time.
+   * The worker started its job: reported `started` now, not when it was posted, which would
+   * count a new worker's start-up in the job's time.
    */
-  #ready(slot: Slot): void {
-    slot.ready = true;
-    if (slot.current) report(slot.name, slot.current);
+  #started(slot: Slot): void {
+    const pending = slot.current;
+    if (slot.dead || !pending || pending.started) return;
+    pending.started = true;
+    report(slot.name, pending);
   }
 
   #post(slot: Slot, pending: Pending): void {
@@ -211,11 +226,12 @@ class Pool implements PoolExecutor {
       const inputs = packInputs(job);
       const message: JobMessage = { task: job.task, key: job.key, args: job.args, inputs };
       const buffers = transferables(inputs, this.#transfer && context.released);
+      // Beyond the bytes packed for the trip, buffers of the inputs themselves: gone from here.
+      pending.moved = buffers.length > transferables(inputs, false).length;
       call = slot.run(buffers.length > 0 ? transfer(message, buffers) : message, this.#transfer) as Promise<Outcome>;
     } catch (error) {
       call = Promise.reject(error);
     }
-    if (slot.ready) report(slot.name, pending);
     call.then(
       (outcome) => {
         if (slot.current !== pending) return; // the worker died or the pool closed meanwhile
@@ -254,15 +270,15 @@ class Pool implements PoolExecutor {
     if (slot.dead) return;
     const pending = slot.current;
     void this.#retire(slot, reason);
-    if (pending) {
-      // Given to it, its job is reported started even without its answer to `ready`: never sent
-      // (it died loading), or overtaken by its crash (Node does not order the two).
-      if (!slot.ready) report(slot.name, pending);
-      const error = new CheckpointError(
-        `${slot.name} stopped while computing ${jobLabel(pending.job)}: ${describeReason(reason)}`,
-        { cause: reason },
-      );
-      pending.reject(error);
+    if (pending && !pending.started && !pending.moved && pending.lostBy === undefined) {
+      // Posted as the worker ended between jobs (a Web Worker's `close()` is learnt late), or
+      // while it loaded: another worker gets it, once, so that a worker that always ends fails it.
+      pending.lostBy = slot.name;
+      this.#enqueue(pending, 'first');
+    } else if (pending) {
+      // Failed there, it is reported started there, even if it never began.
+      if (!pending.started) report(slot.name, pending);
+      pending.reject(stopped(slot.name, pending, reason));
     }
     this.#dispatch();
   }

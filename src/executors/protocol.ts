@@ -61,17 +61,26 @@ export type Outcome = ({ readonly ok: true } & Packed) | { readonly ok: false; r
 /** What a worker exposes to its pool. */
 export interface WorkerApi {
   /**
-   * Answers once the worker serves: it has loaded the tasks' module. The pool asks once per
-   * worker, before its first job, and reports that job `started` when the answer comes.
-   * @param lock - a Web Lock to hold for as long as the worker lives: a Web Worker that ends
-   *   itself (`close()`) fires no event, but its locks are released. Answers whether it holds it.
+   * Takes a Web Lock to hold for as long as the worker lives: a Web Worker that ends itself
+   * (`close()`) fires no event, but its locks are released. The pool asks once per worker,
+   * before its first job; jobs start once the lock is held. Answers whether it holds it.
    */
   ready(lock?: string): boolean | Promise<boolean>;
   /**
-   * Runs a job with the tasks registered in the worker. Never rejects for what the task throws,
+   * Runs a job with the tasks registered in the worker, posting a {@link StartedNotice} as it
+   * starts it (the job's answer comes later). Never rejects for what the task throws,
    * nor for a result that cannot be stored: that comes back as `{ ok: false }`, so a rejection
    * always means the messaging itself failed.
    * @param transfer - move the result's buffers to the caller instead of copying them
    */
   run(job: JobMessage, transfer: boolean): Promise<Outcome>;
+}
+
+/**
+ * What a worker posts, beside Comlink's messages (which carry an `id`; this has none), as it
+ * starts a job: the pool reports the job `started` then, and gives a job whose worker ended
+ * before that notice to another worker.
+ */
+export interface StartedNotice {
+  readonly checkpointTool: 'started';
 }

@@ -3,11 +3,9 @@
  * the tasks and calls `serve()` from `checkpoint-tool/worker`.
  * @module
  */
-import { wrap } from 'comlink';
 import { CheckpointError } from '../errors.js';
 import { checkOptionNames, shown } from '../options.js';
 import { createPool, type PoolExecutor, type PoolOptions, type Spawn } from './pool.js';
-import type { WorkerApi } from './protocol.js';
 
 /** Options of {@link webPool}. */
 export interface WebPoolOptions extends PoolOptions {
@@ -67,7 +65,7 @@ export function webPool(options: WebPoolOptions): PoolExecutor {
     const locks = globalThis.navigator?.locks;
     const lock = locks && `checkpoint-tool:worker:${crypto.randomUUID()}`;
     return {
-      api: wrap<WorkerApi>(worker),
+      endpoint: worker,
       busy: () => {},
       terminate: async () => worker.terminate(),
       lifeLock: lock

@@ -14,7 +14,7 @@ import {
   SerializationError,
   TaskDefinitionError,
 } from '../errors.js';
-import type { JobMessage, Packed, ThrownEnvelope } from './protocol.js';
+import type { JobMessage, Packed, StartedNotice, ThrownEnvelope } from './protocol.js';
 import type { Job } from './types.js';
 
 /**
@@ -71,6 +71,14 @@ function unpackFor(packed: Packed, what: () => string, where: string, thread: st
       { cause: error },
     );
   }
+}
+
+/** The {@link StartedNotice} a worker posts as it starts a job. */
+export const startedNotice: StartedNotice = { checkpointTool: 'started' };
+
+/** Whether a message from a worker is its {@link StartedNotice}. */
+export function isStartedNotice(data: unknown): boolean {
+  return (data as Partial<StartedNotice> | null | undefined)?.checkpointTool === 'started';
 }
 
 /** A job as its instance's label shows it in messages: `task(arg1,arg2)`. */

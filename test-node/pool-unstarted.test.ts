@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { threadId } from 'node:worker_threads';
+import { CheckpointError, memoryStore, nodePool, TaskFailedError } from 'checkpoint-tool';
+import { heard, plain } from './fixtures/pool-ending.js';
+import { recorder } from './helpers.js';
+
+const endingModule = new URL('./fixtures/pool-ending.ts', import.meta.url);
+
+test('a job posted to a worker that ended between jobs, before starting it, runs on a new worker', async () => {
+  const pool = nodePool(endingModule, { size: 1, name: 'ending' });
+  try {
+    const events = recorder();
+    const started = new Map<string, string>();
+    const value = await heard('array', 4).run({
+      executor: pool,
+      store: memoryStore(),
+      onEvent: (event) => {
+        events.onEvent(event);
+        if (event.type === 'started') started.set(event.instance.label, event.worker);
+      },
+    });
+    assert.deepEqual({ sum: value.sum, length: value.length }, { sum: 6, length: 4 });
+    assert.notEqual(value.threadId, threadId);
+    // Started once, on the worker that replaced the one that ended.
+    assert.deepEqual(Object.fromEntries(started), {
+      'poolEnding.lastWords("array",4)': 'ending-1',
+      'poolEnding.heard("array",4)': 'ending-2',
+    });
+    assert.deepEqual(events.labels('failed'), []);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a job whose inputs were moved to a worker that ended before starting it fails, saying why it is not given to another', async () => {
+  const moving = nodePool(endingModule, { size: 1, name: 'moving' });
+  const copying = nodePool(endingModule, { size: 1, name: 'copying', transfer: false });
+  try {
+    const error = await heard('buffer', 3)
+      .run({ executor: moving, store: memoryStore() })
+      .catch((e) => e);
+    assert.ok(error instanceof TaskFailedError && error.cause instanceof CheckpointError, `rejected with ${error}`);
+    assert.equal(
+      error.cause.message,
+      'moving-1 stopped before starting poolEnding.heard("buffer",3), whose inputs\' buffers had been moved to it (see the pool\'s `transfer` option): it exited with code 0',
+    );
+    // Copied, the input is still whole here: the job goes to a new worker.
+    const value = await heard('buffer', 3).run({ executor: copying, store: memoryStore() });
+    assert.equal(value.sum, 3);
+  } finally {
+    await Promise.all([moving.close(), copying.close()]);
+  }
+});
+
+test('a job whose workers all end before starting it fails on the second, instead of trying forever', async () => {
+  const pool = nodePool(endingModule, {
+    size: 1,
+    name: 'doomed',
+    setup: new URL('./fixtures/pool-end-on-job.ts', import.meta.url),
+  });
+  try {
+    const events = recorder();
+    const error = await plain(1)
+      .run({ executor: pool, store: memoryStore(), onEvent: events.onEvent })
+      .catch((e) => e);
+    assert.ok(error instanceof TaskFailedError && error.cause instanceof CheckpointError, `rejected with ${error}`);
+    assert.equal(
+      error.cause.message,
+      'doomed-2 stopped before starting poolEnding.plain(1), as doomed-1 did before it: it exited with code 0',
+    );
+    // Reported where it failed.
+    assert.deepEqual(
+      events.events
+        .filter((e) => e.type !== 'planned')
+        .map((e) => (e.type === 'started' ? `started ${e.worker}` : e.type)),
+      ['started doomed-2', 'failed'],
+    );
+  } finally {
+    await pool.close();
+  }
+});
