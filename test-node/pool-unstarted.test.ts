@@ -1,11 +1,79 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { threadId } from 'node:worker_threads';
-import { CheckpointError, memoryStore, nodePool, TaskFailedError } from 'checkpoint-tool';
+import {
+  AbortError,
+  CheckpointError,
+  type Executor,
+  memoryStore,
+  nodePool,
+  type PoolExecutor,
+  RunFailedError,
+  TaskFailedError,
+} from 'checkpoint-tool';
 import { heard, plain } from './fixtures/pool-ending.js';
-import { recorder } from './helpers.js';
+import { sumOfSquares } from './fixtures/pool-tasks.js';
+import { deferred, recorder } from './helpers.js';
 
+const tasksModule = new URL('./fixtures/pool-tasks.ts', import.meta.url);
 const endingModule = new URL('./fixtures/pool-ending.ts', import.meta.url);
+
+/**
+ * The pool, taking `concurrency` jobs at once (more than its size: the rest wait in its queue),
+ * and a promise that resolves once it has been given `count` jobs. Workers still loading their
+ * modules start none of them before the test's next macrotask.
+ */
+function handing(pool: PoolExecutor, concurrency: number, count: number) {
+  const { promise: given, resolve } = deferred();
+  let jobs = 0;
+  const executor: Executor = {
+    concurrency,
+    execute(job, context) {
+      const result = pool.execute(job, context);
+      if (++jobs === count) resolve();
+      return result;
+    },
+  };
+  return { executor, given };
+}
+
+test('a run cancelled, then its pool closed, rejects as cancelled: the jobs it had not started are skipped', async () => {
+  // One job posted to the loading worker, one waiting in the pool's queue.
+  const pool = nodePool(tasksModule, { size: 1 });
+  const { executor, given } = handing(pool, 2, 2);
+  const controller = new AbortController();
+  const events = recorder();
+  const run = sumOfSquares(2).run({
+    executor,
+    store: memoryStore(),
+    signal: controller.signal,
+    onEvent: events.onEvent,
+  });
+  await given;
+  controller.abort();
+  const rejected = assert.rejects(run, AbortError);
+  await pool.close();
+  await rejected;
+  assert.deepEqual(events.labels('started'), []);
+  assert.deepEqual(events.labels('failed'), []);
+  assert.deepEqual(events.labels('skipped').sort(), ['pool.square(1)', 'pool.square(2)', 'pool.sumOfSquares(2)']);
+});
+
+test('a pool closed under a run that was not cancelled fails the jobs it had not started, naming the closing', async () => {
+  const pool = nodePool(tasksModule, { size: 2 });
+  const { executor, given } = handing(pool, 2, 2);
+  const run = sumOfSquares(2).run({ executor, store: memoryStore() });
+  await given;
+  const outcome = run.catch((e) => e);
+  await pool.close();
+  const error = await outcome;
+  assert.ok(error instanceof RunFailedError, `the run rejected with ${error}`);
+  const causes = error.failures.map((failure: TaskFailedError) => String((failure.cause as Error).message)).sort();
+  assert.deepEqual(causes, [
+    'The pool was closed before pool.square(1) finished',
+    'The pool was closed before pool.square(2) finished',
+  ]);
+});
 
 test('a job posted to a worker that ended between jobs, before starting it, runs on a new worker', async () => {
   const pool = nodePool(endingModule, { size: 1, name: 'ending' });

@@ -14,7 +14,7 @@ export interface Pending {
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   onAbort?: () => void;
-  /** Whether its worker said it started it. */
+  /** Whether its worker said it started it: a job not started is skipped by a cancelled run. */
   started?: boolean;
   /** Whether posting it moved buffers of its inputs to its worker: it cannot be posted again. */
   moved?: boolean;
@@ -40,8 +40,13 @@ export function detach(pending: Pending): Pending {
   return pending;
 }
 
-/** The error of a job still waiting or running when its pool is closed. */
-export function closed(job: Job): CheckpointError {
+/**
+ * The error of a job still waiting or running when its pool is closed; for one not started when
+ * its run was cancelled, the {@link aborted} error that cancelling alone would have given it.
+ */
+export function closed(pending: Pending): Error {
+  const { job, context } = pending;
+  if (context.signal?.aborted && !pending.started) return aborted(job, context.signal);
   return new CheckpointError(`The pool was closed before ${jobLabel(job)} finished`);
 }
 

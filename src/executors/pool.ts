@@ -131,7 +131,7 @@ class Pool implements PoolExecutor {
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      for (const pending of this.#queue.splice(0)) detach(pending).reject(closed(pending.job));
+      for (const pending of this.#queue.splice(0)) detach(pending).reject(closed(pending));
       const stopping = [...this.#slots].map((slot) => this.#retire(slot, undefined));
       await Promise.all(stopping);
     })();
@@ -291,7 +291,7 @@ class Pool implements PoolExecutor {
     if (at >= 0) this.#idle.splice(at, 1);
     const pending = slot.current;
     slot.current = undefined;
-    if (pending && reason === undefined) pending.reject(closed(pending.job));
+    if (pending && reason === undefined) pending.reject(closed(pending));
     return slot.worker.terminate().catch(() => {});
   }
 }
