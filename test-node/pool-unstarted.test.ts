@@ -12,7 +12,7 @@ import {
   TaskFailedError,
 } from 'checkpoint-tool';
 import { heard, plain } from './fixtures/pool-ending.js';
-import { sumOfSquares } from './fixtures/pool-tasks.js';
+import { gated, sumOfSquares } from './fixtures/pool-tasks.js';
 import { deferred, recorder } from './helpers.js';
 
 const tasksModule = new URL('./fixtures/pool-tasks.ts', import.meta.url);
@@ -57,6 +57,35 @@ test('a run cancelled, then its pool closed, rejects as cancelled: the jobs it h
   assert.deepEqual(events.labels('started'), []);
   assert.deepEqual(events.labels('failed'), []);
   assert.deepEqual(events.labels('skipped').sort(), ['pool.square(1)', 'pool.square(2)', 'pool.sumOfSquares(2)']);
+});
+
+test('a run cancelled, then its pool closed while a job runs, rejects as cancelled: that job is skipped, not failed', async () => {
+  const pool = nodePool(tasksModule, { size: 1 });
+  const controller = new AbortController();
+  const events = recorder();
+  const { promise: started, resolve } = deferred();
+  const store = memoryStore();
+  const instance = gated(`never-${Math.random()}`);
+  const run = instance.run({
+    executor: pool,
+    store,
+    signal: controller.signal,
+    onEvent: (event) => {
+      events.onEvent(event);
+      if (event.type === 'started') resolve();
+    },
+  });
+  await started;
+  controller.abort();
+  const rejected = assert.rejects(run, (error: Error) => {
+    assert.ok(error instanceof AbortError, `the run rejected with ${error}`);
+    return true;
+  });
+  await pool.close();
+  await rejected;
+  assert.deepEqual(events.labels('failed'), []);
+  assert.deepEqual(events.labels('skipped'), [instance.label]);
+  assert.equal(await store.readMeta(instance.task.id, instance.key), undefined);
 });
 
 test('a pool closed under a run that was not cancelled fails the jobs it had not started, naming the closing', async () => {

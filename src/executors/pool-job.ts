@@ -41,13 +41,18 @@ export function detach(pending: Pending): Pending {
 }
 
 /**
- * The error of a job still waiting or running when its pool is closed; for one not started when
- * its run was cancelled, the {@link aborted} error that cancelling alone would have given it.
+ * The error of a job still waiting or running when its pool is closed. In a run that was
+ * cancelled, an {@link AbortError}, which the run counts as stopped, not failed: closing the pool
+ * after cancelling (at shutdown) ends the jobs that cancelling alone would have let finish.
  */
 export function closed(pending: Pending): Error {
   const { job, context } = pending;
-  if (context.signal?.aborted && !pending.started) return aborted(job, context.signal);
-  return new CheckpointError(`The pool was closed before ${jobLabel(job)} finished`);
+  const { signal } = context;
+  if (!signal?.aborted) return new CheckpointError(`The pool was closed before ${jobLabel(job)} finished`);
+  if (!pending.started) return aborted(job, signal);
+  return new AbortError(`The run was cancelled, then its pool closed while ${jobLabel(job)} was running`, {
+    cause: signal.reason,
+  });
 }
 
 /**
