@@ -1,7 +1,8 @@
 import { delMany, promisifyRequest, type UseStore } from 'idb-keyval';
-import { CheckpointError, describe } from '../errors.js';
+import { describe } from '../errors.js';
 import { crc32 } from './crc32.js';
 import { batchedReads, batchedWrites } from './idb-batches.js';
+import { connect } from './idb-connection.js';
 import { joinPieces } from './pieces.js';
 import type { EntryMeta, Store } from './types.js';
 
@@ -17,7 +18,7 @@ const BLOB_OVER = 120 * 2 ** 20;
 /** Whether this page has warned that Web Locks are missing. */
 let warnedNoLocks = false;
 
-/** Options of {@link idbStore}. */
+/** Options of `idbStore`. */
 export interface IdbStoreOptions {
   /**
    * Name of the IndexedDB database.
@@ -158,80 +159,6 @@ export function idbStore(options: IdbStoreOptions = {}): Store {
       });
     },
   };
-}
-
-/**
- * idb-keyval's `createStore`, except that the connection closes when another tab (or this one)
- * deletes or upgrades the database, which would otherwise wait for as long as this page lives;
- * the next use opens the database again.
- */
-function connect(dbName: string, storeName: string): UseStore {
-  let connection: Promise<IDBDatabase> | undefined;
-  const open = () => {
-    if (connection) return connection;
-    const opened = openWithStore(dbName, storeName);
-    const forget = () => {
-      if (connection === opened) connection = undefined;
-    };
-    opened.then((database) => {
-      database.onclose = forget; // closed by the browser, as when the user clears the site's data
-      database.onversionchange = () => {
-        database.close();
-        forget();
-      };
-    }, forget);
-    connection = opened;
-    return opened;
-  };
-  return async (mode, callback) => {
-    let database = await open();
-    let transaction: IDBTransaction;
-    try {
-      transaction = database.transaction(storeName, mode);
-    } catch (error) {
-      // Closed between opening and now (a versionchange): once more, on a new connection.
-      if (!(error instanceof DOMException && error.name === 'InvalidStateError')) throw error;
-      database = await open();
-      transaction = database.transaction(storeName, mode);
-    }
-    return callback(transaction.objectStore(storeName));
-  };
-}
-
-/**
- * Opens the database, with `storeName` in it. A database that exists without that store (made by
- * other code, or by an `idbStore` of another `storeName`) is upgraded to its next version to add
- * it: this library's connections in other tabs close when asked to; a connection of other code
- * that stays open delays the upgrade, with a warning, until it closes.
- */
-async function openWithStore(dbName: string, storeName: string): Promise<IDBDatabase> {
-  let version: number | undefined;
-  for (let attempt = 1; ; attempt++) {
-    const request = version === undefined ? indexedDB.open(dbName) : indexedDB.open(dbName, version);
-    request.onupgradeneeded = () => {
-      if (!request.result.objectStoreNames.contains(storeName)) request.result.createObjectStore(storeName);
-    };
-    request.onblocked = () =>
-      console.warn(
-        `checkpoint-tool: IndexedDB ${dbName} is open elsewhere (another tab, or other code) and not closed when asked to; the object store ${storeName} is added once it is`,
-      );
-    let database: IDBDatabase;
-    try {
-      database = await promisifyRequest(request);
-    } catch (error) {
-      // Upgraded past `version` by another tab meanwhile: look again.
-      const passed = error instanceof DOMException && error.name === 'VersionError';
-      if (!passed || version === undefined || attempt >= 8) throw error;
-      version = undefined;
-      continue;
-    }
-    if (database.objectStoreNames.contains(storeName)) return database;
-    database.close();
-    if (attempt >= 8) {
-      throw new CheckpointError(`IndexedDB ${dbName} lost its object store ${storeName} each of 8 times it was added`);
-    }
-    version = database.version + 1;
-  }
 }
 
 /** Warns, once per page, where tabs cannot share the work: no Web Locks outside secure contexts. */
