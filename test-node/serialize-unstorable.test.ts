@@ -95,6 +95,10 @@ describe('results that cannot be stored', () => {
       if (outcome === 'stored') continue;
       assert.ok(outcome instanceof TaskFailedError, `depth ${depth}: ${outcome}`);
       assert.ok(outcome.cause instanceof SerializationError, `depth ${depth}: ${outcome.cause}`);
+      assert.equal(
+        outcome.cause.message,
+        'value could not be stored: it is nested too deeply (objects and arrays within each other)',
+      );
       assert.deepEqual(await store.keys(nested.id), []);
     }
   });
