@@ -7,8 +7,8 @@ import type { EntryMeta, Store } from '../storage/types.js';
 import { allSettled, MISSING } from './outcomes.js';
 
 /**
- * What a run knows of each node's result: its stamp (cached, or stored in this run), the stored
- * entry's metadata where its value is to be read, and its value while dependents still need it.
+ * What a run knows of each node's result: its stamp (cached, or stored in this run), and its value
+ * while dependents still need it.
  * A value is dropped from memory once every dependent has taken it, and read from the store where
  * it is not in memory: once however many dependents need it, and recomputed (by `recompute`) when
  * it is gone or unreadable.
@@ -21,8 +21,6 @@ export class Results {
   /** Dependents (per edge) that have not yet taken this node's value; at 0 the value is dropped. */
   readonly #uses: Int32Array;
   readonly #stamps: (string | undefined)[];
-  /** The stored entry's metadata of each node whose stored value is to be reused. */
-  readonly #metas: (EntryMeta | undefined)[];
   /** Values computed in this run and still needed, where `#held` is 1. */
   readonly #values: unknown[];
   readonly #held: Uint8Array;
@@ -34,7 +32,6 @@ export class Results {
     this.#store = store;
     this.#root = n - 1;
     this.#recompute = recompute;
-    this.#metas = [...plan.fresh];
     this.#stamps = plan.fresh.map((meta) => meta?.stamp);
     this.#uses = new Int32Array(n);
     this.#values = new Array(n);
@@ -53,13 +50,11 @@ export class Results {
 
   /** An entry fresh for the node's inputs, found stored by another process or tab meanwhile. */
   found(i: number, meta: EntryMeta): void {
-    this.#metas[i] = meta;
     this.#stamps[i] = meta.stamp;
   }
 
   /** The node's value, computed in this run, is stored under `stamp`. */
   stored(i: number, stamp: string): void {
-    this.#metas[i] = undefined;
     this.#stamps[i] = stamp;
   }
 
@@ -151,18 +146,23 @@ export class Results {
     return load;
   }
 
-  /** Reads and decodes a stored value, or gives {@link MISSING}. */
+  /**
+   * Reads and decodes a stored value, or gives {@link MISSING}: also when the entry no longer has
+   * the node's stamp, replaced since it was planned or stored by another process or tab (running
+   * another version of the task, say), whose value is not this one.
+   */
   async read(j: number): Promise<unknown> {
     const instance = this.#graph.nodes[j] as Instance<unknown>;
     const store = this.#store;
-    let meta = this.#metas[j];
-    // Computed in this run and no longer in memory (recomputed for a dependent that has taken
-    // it): read back under the stamp it was stored with, rather than computed again.
-    if (!meta && this.#stamps[j] !== undefined) {
-      const stored = await store.readMeta(instance.task.id, instance.key);
-      if (stored?.stamp === this.#stamps[j]) meta = stored;
-    }
-    const bytes = meta && (await store.readValue(instance.task.id, instance.key));
-    return meta && bytes ? decodeValue(meta, bytes) : MISSING;
+    // Cached, or computed in this run and no longer in memory (recomputed for a dependent that has
+    // taken it): read back under its stamp, rather than computed again.
+    const stamp = this.#stamps[j];
+    if (stamp === undefined) return MISSING;
+    const bytes = await store.readValue(instance.task.id, instance.key);
+    if (!bytes) return MISSING;
+    // Read after the value: an entry that still has the stamp had it when its value was read,
+    // as a stamp, once replaced, never comes back.
+    const meta = await store.readMeta(instance.task.id, instance.key);
+    return meta?.stamp === stamp ? decodeValue(meta, bytes) : MISSING;
   }
 }
