@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { type Entry, memoryStore, requires, type Store, task } from 'checkpoint-tool';
+import { recorder } from './helpers.js';
+
+/**
+ * `inner`, except that the first read of `folder`'s value is preceded by another run replacing
+ * that entry with `theirs` (as a process or tab running another version of the task does).
+ */
+function replacingOnRead(inner: Store, folder: string, theirs: Entry): Store {
+  let replaced = false;
+  return {
+    ...inner,
+    async readValue(readFolder, key) {
+      if (readFolder === folder && !replaced) {
+        replaced = true;
+        await inner.write(folder, key, theirs);
+      }
+      return inner.readValue(readFolder, key);
+    },
+  };
+}
+
+/** The entry stored under `folder` and `key`, as another run would write it. */
+async function entryOf(store: Store, folder: string, key: string): Promise<Entry> {
+  const [meta, value] = await Promise.all([store.readMeta(folder, key), store.readValue(folder, key)]);
+  assert.ok(meta && value);
+  return { meta, value: [value] };
+}
+
+test("an input cached when planned, replaced by another run before it is read, is computed again, not read as this run's", async () => {
+  const store = memoryStore();
+  const mine = task('replaced-input', () => () => 'mine');
+  const theirs = task('replaced-input-theirs', () => () => 'theirs');
+  const use = task('replaced-input-use', () => requires(mine())((value) => `uses ${value}`));
+  await mine().run({ store });
+  await theirs().run({ store });
+  const replacing = replacingOnRead(store, mine.id, await entryOf(store, theirs.id, theirs().key));
+  const events = recorder();
+  assert.equal(await use().run({ store: replacing, onEvent: events.onEvent }), 'uses mine');
+  assert.deepEqual(events.labels('cached'), ['replaced-input()']);
+  assert.deepEqual(events.labels('finished'), ['replaced-input()', 'replaced-input-use()']);
+  assert.equal(await mine().run({ store }), 'mine', 'its own value is stored again');
+});
+
+test("a cached root replaced by another run before its value is read is computed again, not read as this run's", async () => {
+  const store = memoryStore();
+  const mine = task('replaced-root', () => () => 'mine');
+  const theirs = task('replaced-root-theirs', () => () => 'theirs');
+  await mine().run({ store });
+  await theirs().run({ store });
+  const replacing = replacingOnRead(store, mine.id, await entryOf(store, theirs.id, theirs().key));
+  assert.equal(await mine().run({ store: replacing }), 'mine');
+});
