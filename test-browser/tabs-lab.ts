@@ -26,6 +26,7 @@ export interface TabsReport {
 }
 
 let report: TabsReport | undefined;
+let controller: AbortController | undefined;
 let pool: ReturnType<typeof webPool> | undefined;
 
 /** Runs cell(n, k) in this tab, on a pool of `size` workers if given, and reports. */
@@ -40,6 +41,7 @@ async function run(n: number, k: number, poolSize?: number): Promise<TabsReport>
     skipped: [],
   };
   report = current;
+  controller = new AbortController();
   if (poolSize && !pool) {
     pool = webPool({
       create: (name) => new Worker(new URL('tabs-lab-worker.js', location.href), { type: 'module', name }),
@@ -52,7 +54,7 @@ async function run(n: number, k: number, poolSize?: number): Promise<TabsReport>
     list?.push(event.instance.label);
   };
   try {
-    current.value = await cell(n, k).run({ onEvent, executor: poolSize ? pool : undefined });
+    current.value = await cell(n, k).run({ onEvent, executor: poolSize ? pool : undefined, signal: controller.signal });
   } catch (error) {
     current.error = String(error);
     current.errorName = (error as Error).name;
@@ -107,6 +109,8 @@ const tabsLab = {
   tab,
   run,
   progress: () => report,
+  /** Cancels this tab's current run. */
+  cancel: () => controller?.abort(),
   observe,
   setPolicy,
   observed: () => observed,

@@ -94,6 +94,30 @@ describe('several tabs of one origin, on the default IndexedDB store', { timeout
     });
   }
 
+  test('a run cancelled in one tab while it holds locks: what it was computing is stored, the other tab computes the rest', async () => {
+    const context = await tabsContext();
+    const observer = await openObserver(context, { hold: true, stall: [] });
+    const [a, b] = await Promise.all([openTab(context, 'A'), openTab(context, 'B')]);
+    const seen = [watchConsole(a), watchConsole(b)];
+    const graph = cells(7, 3);
+    const left = run(a, 7, 3, 2);
+    await observer.waitForFunction(() => window.tabsLab.held().length >= 2);
+    const right = run(b, 7, 3);
+    await planned(b, graph.length);
+    await a.evaluate(() => window.tabsLab.cancel());
+    await setPolicy(observer, { hold: false, stall: [] });
+    const [cancelled, report] = await Promise.all([left, right]);
+    assert.equal(cancelled.errorName, 'AbortError');
+    assert.ok(cancelled.finished.length > 0, 'what A was computing when cancelled is stored');
+    assert.equal(report.error, undefined);
+    assert.equal(report.value, Number(chooseReference(7, 3)));
+    assert.deepEqual(sorted([...report.cached, ...report.finished]), graph);
+    for (const label of cancelled.finished) assert.ok(report.cached.includes(label), `${label} is reused by B`);
+    assert.deepEqual(sorted(await computed(observer)), graph, 'each instance computed once between them');
+    for (const { errors, warnings } of seen) assert.deepEqual([...errors, ...warnings], []);
+    await context.close();
+  });
+
   test('a task and its instances cleared by one tab, between every computation of a run in another', async () => {
     const context = await tabsContext();
     const observer = await openObserver(context, { hold: true, stall: [] });
