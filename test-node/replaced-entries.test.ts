@@ -21,11 +21,11 @@ function replacingOnRead(inner: Store, folder: string, theirs: Entry): Store {
   };
 }
 
-/** The entry stored under `folder` and `key`, as another run would write it. */
+/** The entry stored under `folder` and `key`, as a run of another version of the task would write it. */
 async function entryOf(store: Store, folder: string, key: string): Promise<Entry> {
   const [meta, value] = await Promise.all([store.readMeta(folder, key), store.readValue(folder, key)]);
   assert.ok(meta && value);
-  return { meta, value: [value] };
+  return { meta: { ...meta, version: 'another' }, value: [value] };
 }
 
 test("an input cached when planned, replaced by another run before it is read, is computed again, not read as this run's", async () => {
@@ -51,4 +51,22 @@ test("a cached root replaced by another run before its value is read is computed
   await theirs().run({ store });
   const replacing = replacingOnRead(store, mine.id, await entryOf(store, theirs.id, theirs().key));
   assert.equal(await mine().run({ store: replacing }), 'mine');
+});
+
+test('an input replaced by another run with an entry fresh for this run is read, not computed', async () => {
+  const store = memoryStore();
+  const mine = task('replaced-fresh', () => () => 'mine');
+  const theirs = task('replaced-fresh-theirs', () => () => 'theirs');
+  const use = task('replaced-fresh-use', () => requires(mine())((value) => `uses ${value}`));
+  await mine().run({ store });
+  await theirs().run({ store });
+  const { meta, value } = await entryOf(store, theirs.id, theirs().key);
+  // Of this version, as another run's recomputation after a clear would be; with locks, as tabs have.
+  const replacing: Store = {
+    ...replacingOnRead(store, mine.id, { meta: { ...meta, version: '' }, value }),
+    lock: async () => async () => {},
+  };
+  const events = recorder();
+  assert.equal(await use().run({ store: replacing, onEvent: events.onEvent }), 'uses theirs');
+  assert.deepEqual(events.labels('finished'), ['replaced-fresh-use()']);
 });
