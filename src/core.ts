@@ -23,5 +23,5 @@ export { type DefaultStoreStatus, defaultStoreStatus } from './platform.js';
 export { Computation, type Requirement, requires, type Shape } from './requires.js';
 export type { RunOptions } from './run.js';
 export { memoryStore } from './storage/memory.js';
-export type { Entry, EntryMeta, Store } from './storage/types.js';
+export type { Entry, EntryMeta, Store, StoredEntry } from './storage/types.js';
 export { type Compute, type Task, type TaskOptions, task } from './task.js';

@@ -3,6 +3,7 @@ import { describe } from '../errors.js';
 import type { Graph } from '../graph.js';
 import type { Instance } from '../instance.js';
 import type { Plan } from '../plan.js';
+import { readEntryOf } from '../storage/read-entry.js';
 import type { EntryMeta, Store } from '../storage/types.js';
 import { allSettled, MISSING } from './outcomes.js';
 
@@ -158,11 +159,7 @@ export class Results {
     // taken it): read back under its stamp, rather than computed again.
     const stamp = this.#stamps[j];
     if (stamp === undefined) return MISSING;
-    const bytes = await store.readValue(instance.task.id, instance.key);
-    if (!bytes) return MISSING;
-    // Read after the value: an entry that still has the stamp had it when its value was read,
-    // as a stamp, once replaced, never comes back.
-    const meta = await store.readMeta(instance.task.id, instance.key);
-    return meta?.stamp === stamp ? decodeValue(meta, bytes) : MISSING;
+    const entry = await readEntryOf(store, instance.task.id, instance.key);
+    return entry?.meta.stamp === stamp ? decodeValue(entry.meta, entry.value) : MISSING;
   }
 }

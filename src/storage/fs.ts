@@ -3,12 +3,12 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import { mapLimited } from '../map-limited.js';
-import { type EntryRead, type Header, readEntry, writeEntryTo } from './entry-file.js';
+import { type EntryRead, type Header, readEntry as readEntryFile, writeEntryTo } from './entry-file.js';
 import { closeFile, isMissing, mayBlock, openFile, renameFile, statPath } from './fs-calls.js';
 import { FolderOwners } from './fs-folder-owners.js';
 import { type HeaderRead, problem, readHeader, readHeaderNow } from './fs-headers.js';
 import { LockFiles } from './fs-lock.js';
-import type { EntryMeta, Store } from './types.js';
+import type { EntryMeta, Store, StoredEntry } from './types.js';
 
 // Task ids (`namespace.name`): no separator, and never `.` or `..`.
 const safeFolder = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
@@ -125,6 +125,25 @@ export function fsStore(options: FsStoreOptions = {}): Store {
     return undefined;
   }
 
+  /** The entry's metadata and value, from one read of its file (one file: a consistent pair). */
+  async function readEntry(folder: string, key: string): Promise<StoredEntry | undefined> {
+    let read: EntryRead;
+    const path = join(await ownFolder(folder), fileName(key));
+    try {
+      read = await readEntryFile(path);
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+    const { bytes, header, checksum } = read;
+    const reason = problem(header, key, bytes.length);
+    if (reason) return damaged(folder, key, reason);
+    const { valueStart, meta, valueChecksum } = header as Header;
+    if (checksum !== valueChecksum) return damaged(folder, key, 'value checksum mismatch');
+    // A plain Uint8Array over the file's own buffer: no copy.
+    return { meta, value: new Uint8Array(bytes.buffer, bytes.byteOffset + valueStart, meta.size) };
+  }
+
   async function readMeta(folder: string, key: string): Promise<EntryMeta | undefined> {
     const path = join(await ownFolder(folder), fileName(key));
     // Asked under its lock, an entry is most often missing (a cold run): a stat says so without
@@ -185,22 +204,9 @@ export function fsStore(options: FsStoreOptions = {}): Store {
       });
       return Promise.all(metas);
     },
+    readEntry,
     async readValue(folder, key) {
-      let read: EntryRead;
-      const path = join(await ownFolder(folder), fileName(key));
-      try {
-        read = await readEntry(path);
-      } catch (error) {
-        if (isMissing(error)) return undefined;
-        throw error;
-      }
-      const { bytes, header, checksum } = read;
-      const reason = problem(header, key, bytes.length);
-      if (reason) return damaged(folder, key, reason);
-      const { valueStart, meta, valueChecksum } = header as Header;
-      if (checksum !== valueChecksum) return damaged(folder, key, 'value checksum mismatch');
-      // A plain Uint8Array over the file's own buffer: no copy.
-      return new Uint8Array(bytes.buffer, bytes.byteOffset + valueStart, meta.size);
+      return (await readEntry(folder, key))?.value;
     },
     async write(folder, key, { meta, value }) {
       const path = entryPath(folder, key);

@@ -4,7 +4,7 @@ import { crc32 } from './crc32.js';
 import { batchedReads, batchedWrites } from './idb-batches.js';
 import { connect } from './idb-connection.js';
 import { joinPieces } from './pieces.js';
-import type { EntryMeta, Store } from './types.js';
+import type { EntryMeta, Store, StoredEntry } from './types.js';
 
 /**
  * A value record larger than this is stored as a `Blob` of the same bytes: Chromium refuses a
@@ -77,6 +77,27 @@ export function idbStore(options: IdbStoreOptions = {}): Store {
   };
   const read = batchedReads(db);
   const write = batchedWrites(db);
+  /** An entry's metadata and value: both records in one transaction, a consistent pair even while another tab rewrites it. */
+  const readEntry = async (folder: string, key: string): Promise<StoredEntry | undefined> => {
+    const [meta, value] = await read([
+      ['m', folder, key],
+      ['v', folder, key],
+    ]);
+    if (meta === undefined && value === undefined) return undefined;
+    let record = value instanceof ArrayBuffer ? new Uint8Array(value) : value;
+    if (value instanceof Blob) {
+      try {
+        record = new Uint8Array(await value.arrayBuffer());
+      } catch (error) {
+        // Its bytes are gone (the site's data cleared meanwhile, say): no entry any more.
+        return damaged(folder, key, `its value could not be read: ${describe(error)}`);
+      }
+    }
+    const problem = mismatch(meta, key, record);
+    if (problem) return damaged(folder, key, problem);
+    const checked = meta as EntryMeta;
+    return { meta: checked, value: (record as Uint8Array).subarray(0, checked.size) };
+  };
   return {
     // Web Locks are shared by every tab and worker of the origin, and released when a tab closes.
     lock: globalThis.navigator?.locks ? (folder, key) => webLock(`${lockPrefix}${folder}:${key}`) : undefined,
@@ -112,24 +133,9 @@ export function idbStore(options: IdbStoreOptions = {}): Store {
       return metas;
     },
     async readValue(folder, key) {
-      // Both records in one transaction: a consistent pair, even while another tab rewrites it.
-      const [meta, value] = await read([
-        ['m', folder, key],
-        ['v', folder, key],
-      ]);
-      if (meta === undefined && value === undefined) return undefined;
-      let record = value instanceof ArrayBuffer ? new Uint8Array(value) : value;
-      if (value instanceof Blob) {
-        try {
-          record = new Uint8Array(await value.arrayBuffer());
-        } catch (error) {
-          // Its bytes are gone (the site's data cleared meanwhile, say): no entry any more.
-          return damaged(folder, key, `its value could not be read: ${describe(error)}`);
-        }
-      }
-      const problem = mismatch(meta, key, record);
-      return problem ? damaged(folder, key, problem) : (record as Uint8Array).subarray(0, (meta as EntryMeta).size);
+      return (await readEntry(folder, key))?.value;
     },
+    readEntry,
     write(folder, key, { meta, value }) {
       // The value record is the bytes, then their CRC-32 (4 bytes, little-endian), joined in a
       // buffer of their own (IndexedDB would clone a view's whole buffer), or in a Blob when large.

@@ -50,6 +50,12 @@ export function memoryStore(): Store {
       const stored = folders.get(name)?.get(key);
       return stored?.bytes.slice(stored.offset, stored.offset + stored.length);
     },
+    async readEntry(name, key) {
+      const stored = folders.get(name)?.get(key);
+      if (!stored) return undefined;
+      const { meta, bytes, offset, length } = stored;
+      return { meta: copyMeta(meta) as EntryMeta, value: bytes.slice(offset, offset + length) };
+    },
     write(name, key, { meta, value }) {
       // Done at once: no promise. The metadata is kept as given (the writer hands it over, and
       // readers get copies). A small value is copied into the shared chunk; a larger one in one

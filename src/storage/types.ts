@@ -41,6 +41,12 @@ export interface Entry {
   readonly value: readonly Uint8Array[];
 }
 
+/** What {@link Store.readEntry} gives: an entry's metadata, and its value bytes in one piece. */
+export interface StoredEntry {
+  readonly meta: EntryMeta;
+  readonly value: Uint8Array;
+}
+
 /**
  * Where results are kept. `folder` is a task's folder name (`namespace.name`), `key` an
  * instance's canonical argument key. Implementations must make `write` atomic: a reader sees the
@@ -60,6 +66,13 @@ export interface Store {
   readMetas?(folder: string, keys: readonly string[]): Promise<(EntryMeta | undefined)[]>;
   /** Reads an entry's value bytes, or `undefined` when there is none. */
   readValue(folder: string, key: string): Promise<Uint8Array | undefined>;
+  /**
+   * Optional: reads an entry's metadata and value bytes in one consistent read (the metadata is
+   * that of the entry whose value it gives, even while another process or tab replaces it), or
+   * `undefined` when there is none. A run reads a cached value with it, and checks that it is still
+   * the entry it planned to reuse; without it, a run calls `readValue`, then `readMeta`.
+   */
+  readEntry?(folder: string, key: string): Promise<StoredEntry | undefined>;
   /**
    * Stores an entry, replacing any previous one. The store may keep the entry's objects as they
    * are: the caller hands them over and never changes them afterwards. A store that is done at
