@@ -84,6 +84,7 @@ test('a stored value that cannot be decoded is recomputed with a warning, not re
   let garble = false;
   const store: Store = {
     ...inner,
+    readEntry: undefined, // reads go through readValue, overridden here
     async readValue(folder, key) {
       const bytes = await inner.readValue(folder, key);
       return garble && bytes && key === '[6,3]' ? new Uint8Array(bytes.length).fill(0xff) : bytes;
@@ -104,6 +105,7 @@ test('an entry evicted between planning and reading is simply recomputed', async
   const inner = memoryStore();
   const store: Store = {
     ...inner,
+    readEntry: undefined, // reads go through readValue, overridden here
     async readValue(folder, key) {
       if (key === '[5,2]') await inner.delete(folder, key); // evicted by the browser, say
       return inner.readValue(folder, key);
@@ -130,6 +132,7 @@ test('a vanished value recomputed for one dependent is read back, not computed a
   const evicted = new Set<string>();
   const store: Store = {
     ...inner,
+    readEntry: undefined, // reads go through readValue, overridden here
     async readValue(folder, key) {
       if (!evicted.has(folder)) {
         evicted.add(folder);

@@ -70,7 +70,9 @@ export interface Store {
    * Optional: reads an entry's metadata and value bytes in one consistent read (the metadata is
    * that of the entry whose value it gives, even while another process or tab replaces it), or
    * `undefined` when there is none. A run reads a cached value with it, and checks that it is still
-   * the entry it planned to reuse; without it, a run calls `readValue`, then `readMeta`.
+   * the entry it planned to reuse; without it, a run calls `readValue`, then `readMeta`. A store
+   * that wraps another (`{ ...inner, readValue }`) and changes what `readValue` gives (decrypting,
+   * say) must change `readEntry` as well, or set it to `undefined`: runs read values with it.
    */
   readEntry?(folder: string, key: string): Promise<StoredEntry | undefined>;
   /**
