@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from './errors.js';
+import { isInstance } from './instance.js';
 
 /** A value JSON can express. Task arguments are of this type. */
 export type Json = null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json };
@@ -81,7 +82,7 @@ function canonical(task: string, value: unknown, path: string, ancestors: Set<ob
   } else {
     const proto = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) {
-      throw new InvalidArgumentError(task, path, `is ${describeType(value)}, not a plain object`);
+      throw new InvalidArgumentError(task, path, isInstance(value) ? instanceGiven(value.label) : notPlain(value));
     }
     const parts: string[] = [];
     for (const name of Object.keys(value).sort()) {
@@ -97,6 +98,15 @@ function canonical(task: string, value: unknown, path: string, ancestors: Set<ob
   }
   ancestors.delete(value);
   return text;
+}
+
+/** An instance passed as an argument: most likely meant as an input. */
+function instanceGiven(label: string): string {
+  return `is the task instance ${label}: to compute with its value, require it in the factory, as in requires(${label})((value) => ...)`;
+}
+
+function notPlain(value: object): string {
+  return `is ${describeType(value)}, not a plain object${value instanceof Promise ? ' (not awaited?)' : ''}`;
 }
 
 function describeType(value: unknown): string {

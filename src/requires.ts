@@ -121,5 +121,6 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 function describeGiven(value: unknown): string {
   if (typeof value === 'function') return `a function (did you pass the task instead of calling it?)`;
   if (value === null || typeof value !== 'object') return String(value);
-  return `an instance of ${(value as object).constructor?.name ?? 'Object'}`;
+  const given = `an instance of ${(value as object).constructor?.name ?? 'Object'}`;
+  return value instanceof Promise ? `${given} (pass the instance itself, not what its run() returns)` : given;
 }

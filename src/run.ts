@@ -64,6 +64,9 @@ const STORE_METHODS = ['readMeta', 'readValue', 'write', 'delete', 'clear', 'key
  * anything is read or computed. A misspelt `store` would otherwise cache in the default store.
  */
 function checkOptions(call: string, options: unknown, known: readonly string[]): Record<string, unknown> {
+  if (hasMethods(options, STORE_METHODS)) {
+    throw new TaskDefinitionError(`${call}: expected the options, got a store: pass it as { store }`);
+  }
   const given = checkOptionNames(call, options, known);
   const expect = (name: string, ok: (value: unknown) => boolean, what: string) => {
     const value = given[name];
@@ -71,10 +74,6 @@ function checkOptions(call: string, options: unknown, known: readonly string[]):
       throw new TaskDefinitionError(`${call}: expected \`${name}\` to be ${what}, got ${shown(value)}`);
     }
   };
-  const hasMethods = (value: unknown, names: readonly string[]) =>
-    typeof value === 'object' &&
-    value !== null &&
-    names.every((name) => typeof (value as Record<string, unknown>)[name] === 'function');
   expect('store', (value) => hasMethods(value, STORE_METHODS), `a Store (with ${STORE_METHODS.join(', ')})`);
   expect(
     'executor',
@@ -96,6 +95,14 @@ function checkOptions(call: string, options: unknown, known: readonly string[]):
     'an AbortSignal',
   );
   return given;
+}
+
+function hasMethods(value: unknown, names: readonly string[]): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    names.every((name) => typeof (value as Record<string, unknown>)[name] === 'function')
+  );
 }
 
 /** What a run of one instance leaves alive, kept by {@link keepShapes}. */

@@ -1,5 +1,5 @@
 import { TaskDefinitionError } from './errors.js';
-import { Instance, type TaskDefinition } from './instance.js';
+import { Instance, isInstance, type TaskDefinition } from './instance.js';
 import { canonicalKey, type Json, simpleKey } from './json.js';
 import { checkOptionNames, shown } from './options.js';
 import { register } from './registry.js';
@@ -201,9 +201,20 @@ class Definition implements TaskDefinition {
     throw new TaskDefinitionError(
       `${instance.label}: expected the factory to return a function or requires(...)(fn), got ${
         made === null || typeof made !== 'object' ? String(made) : `an instance of ${made.constructor?.name}`
-      }`,
+      }${factoryHint(made)}`,
     );
   }
+}
+
+/** The slip most likely behind a factory's wrong result. */
+function factoryHint(made: unknown): string {
+  if (made instanceof Promise) {
+    return ': an async factory? A factory returns its computation at once; make the computation async instead, as in `(url) => async () => ...`';
+  }
+  if (isInstance(made)) {
+    return `: to compute with that instance's value, require it, as in requires(${made.label})((value) => value)`;
+  }
+  return ': a factory returns the function that computes the value, as in `(x) => () => x * 2`';
 }
 
 function checkName(what: string, value: unknown, name?: unknown): void {

@@ -1,4 +1,5 @@
 import type SuperJSON from 'superjson';
+import { isInstance } from '../instance.js';
 import { holdsObjects, isStoredError } from './transformers.js';
 import { viewTypes } from './views.js';
 
@@ -43,6 +44,14 @@ function find(serializer: SuperJSON, value: unknown, path: string, visited: Set<
     value instanceof URL ||
     custom();
   if (!known) {
+    // Two slips whose generic message would point at registering a class: a value not awaited,
+    // and a task instance returned where its value was meant.
+    if (value instanceof Promise) {
+      return `${path} is a Promise, which cannot be stored: await it (a computation's own promise is awaited, not one inside its value)`;
+    }
+    if (isInstance(value)) {
+      return `${path} is the task instance ${value.label}, not its value: to compute with its value, require it, as in requires(${value.label})((value) => ...)`;
+    }
     // Registrations are per thread: a class registered in the page only is unknown in a worker.
     return `${path} is an instance of ${className(value)}, which superjson does not know in this thread: register it with serializer.registerClass or serializer.registerCustom, in every thread (with a worker pool, in the module that defines the tasks, which each worker loads)`;
   }

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  InvalidArgumentError,
+  memoryStore,
+  requires,
+  SerializationError,
+  TaskDefinitionError,
+  TaskFailedError,
+  task,
+} from 'checkpoint-tool';
+
+// The slips of someone trying things out (a notebook, a REPL): each error says what was likely meant.
+
+const source = task('slip-source', (x: number) => () => x * 2);
+
+/** Runs a task of no arguments and returns its failure's cause, checking its class. */
+async function causeOf(slip: () => unknown, kind: typeof TaskDefinitionError | typeof SerializationError) {
+  const made = task(`slip-${Math.random().toString(36).slice(2)}`, slip as () => () => unknown);
+  let cause: unknown;
+  await assert.rejects(made().run({ store: memoryStore() }), (error: unknown) => {
+    assert.ok(error instanceof TaskFailedError, String(error));
+    cause = error.cause;
+    return true;
+  });
+  assert.ok(cause instanceof kind, String(cause));
+  return (cause as Error).message;
+}
+
+test('an instance or a promise passed as an argument: the error says to require it, or to await', () => {
+  const user = task('slip-user', (_value: unknown) => () => 1);
+  assert.throws(() => user(source(1)), {
+    name: 'InvalidArgumentError',
+    message:
+      'Task `slip-user`: args[0] is the task instance slip-source(1): to compute with its value, require it in the factory, as in requires(slip-source(1))((value) => ...); task arguments must be JSON values',
+  });
+  assert.throws(
+    () => user({ input: Promise.resolve(2) }),
+    (error: unknown) => {
+      assert.ok(error instanceof InvalidArgumentError);
+      assert.match(
+        error.message,
+        /^Task `slip-user`: args\[0\]\.input is an instance of Promise, not a plain object \(not awaited\?\)/,
+      );
+      return true;
+    },
+  );
+});
+
+test('a factory that returns a promise (an async factory), an instance or a value: the error says what to return', async () => {
+  assert.match(
+    await causeOf(async () => () => 1, TaskDefinitionError),
+    /got an instance of Promise: an async factory\? A factory returns its computation at once; make the computation async instead/,
+  );
+  assert.match(
+    await causeOf(() => source(1), TaskDefinitionError),
+    /got an instance of Instance: to compute with that instance's value, require it, as in requires\(slip-source\(1\)\)\(\(value\) => value\)$/,
+  );
+  assert.match(
+    await causeOf(() => 42, TaskDefinitionError),
+    /got 42: a factory returns the function that computes the value, as in `\(x\) => \(\) => x \* 2`$/,
+  );
+});
+
+test('a computation that returns an instance, or a promise inside its value: the error says to require, or to await', async () => {
+  assert.equal(
+    await causeOf(() => () => [source(1)], SerializationError),
+    'value[0] is the task instance slip-source(1), not its value: to compute with its value, require it, as in requires(slip-source(1))((value) => ...)',
+  );
+  const store = memoryStore();
+  assert.equal(
+    await causeOf(() => () => ({ data: source(2).run({ store }) }), SerializationError),
+    "value.data is a Promise, which cannot be stored: await it (a computation's own promise is awaited, not one inside its value)",
+  );
+});
+
+test('requires given what run() returns, and run() or clear() given the store itself: the error says what to pass', async () => {
+  const store = memoryStore();
+  assert.throws(() => requires(source(3).run({ store }) as never), {
+    name: 'TaskDefinitionError',
+    message: /got an instance of Promise \(pass the instance itself, not what its run\(\) returns\)$/,
+  });
+  await assert.rejects(source(3).run(store as never), {
+    name: 'TaskDefinitionError',
+    message: 'slip-source(3).run(): expected the options, got a store: pass it as { store }',
+  });
+  await assert.rejects(source.clear(store as never), {
+    name: 'TaskDefinitionError',
+    message: 'slip-source.clear(): expected the options, got a store: pass it as { store }',
+  });
+});
