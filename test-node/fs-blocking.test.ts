@@ -5,7 +5,7 @@ import { fsStore, requires, task } from 'checkpoint-tool';
 import { patch, temporaryDir } from './helpers.js';
 
 // The fs store makes its small calls blocking where they are fast, within bounds: these tests
-// check the bounds. The last one switches this process to libuv's threads for good.
+// check the bounds. The last one switches this process to libuv's threads (for a minute).
 
 const require = createRequire(import.meta.url);
 const fs = require('node:fs') as typeof import('node:fs');
@@ -95,8 +95,8 @@ test('one slow blocking call (a pause, a collection) leaves the fs store blockin
   assert.ok(counts.fast > 100, `${counts.fast} blocking calls after one slow one`);
 });
 
-// Last: it switches this process to libuv's threads for good.
-test('three slow blocking calls in a row switch the fs store to libuv for good', async () => {
+// Last: it switches this process to libuv's threads (for a minute).
+test('three slow blocking calls in a row switch the fs store to libuv (for a minute)', async () => {
   const counts = await runSlowed(200, () => true);
   assert.equal(counts.slow, 3);
   assert.equal(counts.fast, 0, 'blocking calls after three slow ones in a row');

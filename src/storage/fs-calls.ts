@@ -15,11 +15,11 @@ import { piecesLength } from './pieces.js';
  * turn of the event loop they run for at most {@link SLICE_MS} (later calls of that turn go through
  * libuv, and so let timers and I/O run), and {@link SLOW_CALLS} blocking calls in a row that each
  * take longer than {@link SLOW_CALL_MS} (a disk under load, a network filesystem) switch this
- * process to libuv for good; one slow call alone is more likely a pause (a garbage collection)
- * than the filesystem. Only calls on at most {@link SMALL_IO} bytes block.
+ * process to libuv, for {@link RETRY_MS}; one slow call alone is more likely a pause (a garbage
+ * collection) than the filesystem. Only calls on at most {@link SMALL_IO} bytes block.
  */
 export function mayBlock(): boolean {
-  if (!blocking) return false;
+  if (!blocking && !retried()) return false;
   if (sliceStart < 0) {
     sliceStart = performance.now();
     setImmediate(endSlice).unref();
@@ -30,16 +30,34 @@ export function mayBlock(): boolean {
 
 let blocking = true;
 let slowInARow = 0;
+/** When the last switch to libuv was made. */
+let switchedAt = 0;
 /** When this turn's first blocking call was made; -1 when none was. */
 let sliceStart = -1;
 const SLOW_CALL_MS = 1;
 const SLOW_CALLS = 3;
 const SLICE_MS = 4;
+/**
+ * How long after a switch to libuv calls are tried blocking again. Not for good: the calls that
+ * made the switch may have been slow because other threads or processes had the cores for a while
+ * (a worker pool's busiest moments), not because of the filesystem, and a long-lived process (a
+ * notebook's, a server's) would pay for that moment from then on. On a filesystem that is slow
+ * for good, trying again costs three slow calls a minute.
+ */
+const RETRY_MS = 60_000;
 /** The most bytes a blocking read or write moves. */
 const SMALL_IO = 64 * 1024;
 
 function endSlice(): void {
   sliceStart = -1;
+}
+
+/** Whether calls are blocking again, {@link RETRY_MS} after the switch to libuv. */
+function retried(): boolean {
+  if (performance.now() - switchedAt < RETRY_MS) return false;
+  blocking = true;
+  slowInARow = 0;
+  return true;
 }
 
 /** Makes blocking calls, timed for {@link mayBlock}; call only once it said yes. */
@@ -49,7 +67,10 @@ export function timedBlocking<T>(calls: () => T): T {
     return calls();
   } finally {
     slowInARow = performance.now() - start > SLOW_CALL_MS ? slowInARow + 1 : 0;
-    if (slowInARow === SLOW_CALLS) blocking = false;
+    if (slowInARow === SLOW_CALLS) {
+      blocking = false;
+      switchedAt = performance.now();
+    }
   }
 }
 
