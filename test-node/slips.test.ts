@@ -14,9 +14,11 @@ import {
 
 const source = task('slip-source', (x: number) => () => x * 2);
 
+let slips = 0;
+
 /** Runs a task of no arguments and returns its failure's cause, checking its class. */
 async function causeOf(slip: () => unknown, kind: typeof TaskDefinitionError | typeof SerializationError) {
-  const made = task(`slip-${Math.random().toString(36).slice(2)}`, slip as () => () => unknown);
+  const made = task(`slip-${++slips}`, slip as () => () => unknown);
   let cause: unknown;
   await assert.rejects(made().run({ store: memoryStore() }), (error: unknown) => {
     assert.ok(error instanceof TaskFailedError, String(error));
