@@ -81,7 +81,9 @@ function canonical(task: string, value: unknown, path: string, ancestors: Set<ob
     text = `[${parts.join(',')}]`;
   } else {
     const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) {
+    // A plain object of another realm (made in a vm context, as some notebooks run their cells)
+    // has that realm's Object.prototype, whose own prototype is null.
+    if (proto !== Object.prototype && proto !== null && Object.getPrototypeOf(proto) !== null) {
       throw new InvalidArgumentError(task, path, isInstance(value) ? instanceGiven(value.label) : notPlain(value));
     }
     const parts: string[] = [];
@@ -114,6 +116,8 @@ function describeType(value: unknown): string {
   if (typeof value === 'function') return 'a function';
   if (typeof value === 'symbol') return 'a symbol';
   if (typeof value === 'bigint') return 'a bigint';
-  const name = (value as object).constructor?.name;
-  return name ? `an instance of ${name}` : 'an object';
+  const made = (value as object).constructor;
+  // Inherited from Object.prototype further up: made by Object.create, or a __proto__ key.
+  if (made === Object) return 'an object whose prototype is another object';
+  return made?.name ? `an instance of ${made.name}` : 'an object';
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { runInNewContext } from 'node:vm';
 import {
   InvalidArgumentError,
   memoryStore,
@@ -90,4 +91,29 @@ test('requires given what run() returns, and run() or clear() given the store it
     name: 'TaskDefinitionError',
     message: 'slip-source.clear(): expected the options, got a store: pass it as { store }',
   });
+});
+
+test('an object whose prototype is another object (Object.create, a __proto__ key) is not called an instance of Object', async () => {
+  const user = task('slip-proto', (_value: unknown) => () => 1);
+  assert.throws(() => user({ at: Object.create({ x: 1 }) }), {
+    name: 'InvalidArgumentError',
+    message:
+      'Task `slip-proto`: args[0].at is an object whose prototype is another object, not a plain object; task arguments must be JSON values',
+  });
+  assert.equal(
+    await causeOf(() => () => ({ node: { tagName: 'DIV', __proto__: { appendChild() {} } } }), SerializationError),
+    'value.node is an object whose prototype is another object (made by Object.create, or a __proto__ key), which cannot be stored: copy what it holds into a plain object',
+  );
+});
+
+test('a plain object of another realm (a vm context, as some notebooks run cells) is a plain object as an argument, and named as such in a result', async () => {
+  const user = task('slip-realm', (options: { lr: number; xs: number[] }) => () => options.xs.length * options.lr);
+  const foreign = runInNewContext('({ xs: [1, 2], lr: 0.5 })') as { lr: number; xs: number[] };
+  assert.notEqual(Object.getPrototypeOf(foreign), Object.prototype);
+  assert.equal(user(foreign), user({ lr: 0.5, xs: [1, 2] }), 'the same instance as for the same object made here');
+  assert.equal(await user(foreign).run({ store: memoryStore() }), 1);
+  assert.equal(
+    await causeOf(() => () => ({ fit: foreign }), SerializationError),
+    'value.fit is a plain object of another realm (a vm context, an iframe), which superjson takes for an instance of an unknown class: make it in this realm (structuredClone(value) does)',
+  );
 });

@@ -52,6 +52,12 @@ function find(serializer: SuperJSON, value: unknown, path: string, visited: Set<
     if (isInstance(value)) {
       return `${path} is the task instance ${value.label}, not its value: to compute with its value, require it, as in requires(${value.label})((value) => ...)`;
     }
+    if (Object.getPrototypeOf(proto) === null) {
+      return `${path} is a plain object of another realm (a vm context, an iframe), which superjson takes for an instance of an unknown class: make it in this realm (structuredClone(value) does)`;
+    }
+    if (value.constructor === Object) {
+      return `${path} is an object whose prototype is another object (made by Object.create, or a __proto__ key), which cannot be stored: copy what it holds into a plain object`;
+    }
     // Registrations are per thread: a class registered in the page only is unknown in a worker.
     return `${path} is an instance of ${className(value)}, which superjson does not know in this thread: register it with serializer.registerClass or serializer.registerCustom, in every thread (with a worker pool, in the module that defines the tasks, which each worker loads)`;
   }
