@@ -41,11 +41,6 @@ export async function runGraph({
       deserialized++;
       return inner.readValue(folder, key);
     },
-    // What runs read values with, when the store has it.
-    readEntry: (folder, key) => {
-      deserialized++;
-      return inner.readEntry ? inner.readEntry(folder, key) : Promise.resolve(undefined);
-    },
   };
   const root = graph === 'choose' || graph === 'fan-in' ? makeGraph(graph, size ?? 10_000).root : upstream(graph);
   let computed = 0;

@@ -41,7 +41,7 @@ describe('idbStore in Chromium: failures, upgrades and fallbacks', { timeout: 12
         statuses: settled.map((result) => result.status),
         error: bad.reason instanceof Error ? `${bad.reason.name}: ${bad.reason.message}` : String(bad.reason),
         stored: (await store.keys('t')).sort(),
-        value: [...((await store.readValue('t', '[3]')) ?? [])],
+        value: [...((await store.readValue('t', '[3]'))?.value ?? [])],
       };
     });
     assert.deepEqual(

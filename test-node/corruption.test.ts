@@ -84,10 +84,11 @@ test('a stored value that cannot be decoded is recomputed with a warning, not re
   let garble = false;
   const store: Store = {
     ...inner,
-    readEntry: undefined, // reads go through readValue, overridden here
     async readValue(folder, key) {
-      const bytes = await inner.readValue(folder, key);
-      return garble && bytes && key === '[6,3]' ? new Uint8Array(bytes.length).fill(0xff) : bytes;
+      const read = await inner.readValue(folder, key);
+      return garble && read && key === '[6,3]'
+        ? { ...read, value: new Uint8Array(read.value.length).fill(0xff) }
+        : read;
     },
   };
   assert.equal(await choose(7, 3).run({ store }), 35);
@@ -105,7 +106,6 @@ test('an entry evicted between planning and reading is simply recomputed', async
   const inner = memoryStore();
   const store: Store = {
     ...inner,
-    readEntry: undefined, // reads go through readValue, overridden here
     async readValue(folder, key) {
       if (key === '[5,2]') await inner.delete(folder, key); // evicted by the browser, say
       return inner.readValue(folder, key);
@@ -132,7 +132,6 @@ test('a vanished value recomputed for one dependent is read back, not computed a
   const evicted = new Set<string>();
   const store: Store = {
     ...inner,
-    readEntry: undefined, // reads go through readValue, overridden here
     async readValue(folder, key) {
       if (!evicted.has(folder)) {
         evicted.add(folder);

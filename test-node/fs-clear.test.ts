@@ -104,7 +104,7 @@ test('a lock holder whose folder was cleared never commits into the lock another
   await releaseOther();
   assert.equal(await exists(lockPath(dir, 't', '[1]')), false, 'committed into its lock file');
   assert.equal((await store.readMeta('t', '[1]'))?.stamp, 'theirs');
-  assert.deepEqual(await store.readValue('t', '[1]'), entryBytes(theirs));
+  assert.deepEqual((await store.readValue('t', '[1]'))?.value, entryBytes(theirs));
   assert.deepEqual(corrupt, []);
 });
 
@@ -166,7 +166,7 @@ test('a run of the same store waits for a lock whose file was cleared until its 
   await store.write('t', '[1]', entry);
   assert.equal(await exists(lockPath(dir, 't', '[1]')), false);
   await release?.();
-  assert.deepEqual(await store.readValue('t', '[1]'), entryBytes(entry));
+  assert.deepEqual((await store.readValue('t', '[1]'))?.value, entryBytes(entry));
 });
 
 test('writes and locks whose folder vanishes, even during its mkdir, make it again, a bounded number of times', async () => {
@@ -211,7 +211,7 @@ test('writes and locks whose folder vanishes, even during its mkdir, make it aga
         await store.write('t', key, entry);
         await release?.();
         assert.equal(calls, fails + clears + 1);
-        assert.deepEqual(await store.readValue('t', key), entryBytes(entry));
+        assert.deepEqual((await store.readValue('t', key))?.value, entryBytes(entry));
       }
     }
     // A folder that cannot be made fails the write, after a few attempts.

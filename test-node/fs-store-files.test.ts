@@ -68,8 +68,14 @@ describe('fsStore on disk', () => {
     // Compared as buffers: a failing deepEqual would print a diff of megabytes.
     const same = (read: Uint8Array | undefined, expected: Uint8Array) =>
       read !== undefined && Buffer.from(read.buffer, read.byteOffset, read.length).equals(expected);
-    assert.ok(same(await fsStore({ dir }).readValue('plain', '[1]'), big), 'the 17 MiB value reads back whole');
-    assert.ok(same(await fsStore({ dir }).readValue('locked', '[2]'), other), 'the 2 MiB value reads back whole');
+    assert.ok(
+      same((await fsStore({ dir }).readValue('plain', '[1]'))?.value, big),
+      'the 17 MiB value reads back whole',
+    );
+    assert.ok(
+      same((await fsStore({ dir }).readValue('locked', '[2]'))?.value, other),
+      'the 2 MiB value reads back whole',
+    );
     assert.equal((await fsStore({ dir }).readMeta('plain', '[1]'))?.size, big.length);
     // One byte flipped in the second chunk read, then in the last: the checksums no longer match.
     const reports: string[] = [];
@@ -83,7 +89,7 @@ describe('fsStore on disk', () => {
       const at = offset < 0 ? file.length + offset : offset;
       file[at] = (file[at] as number) ^ 1;
       await writeFile(path, file);
-      assert.equal(await checking.readValue(folder, key), undefined, folder);
+      assert.equal((await checking.readValue(folder, key))?.value, undefined, folder);
     }
     assert.deepEqual(reports, ['value checksum mismatch', 'value checksum mismatch']);
   });
@@ -97,7 +103,7 @@ describe('fsStore on disk', () => {
     const inputs = Array.from({ length: 5_000 }, (_, i) => `stamp-${i}`);
     const big = bytesOf('big', 9 * 1024 * 1024);
     await store.write('sound', '[1]', entryOf('[1]', big, { inputs }));
-    const read = await store.readValue('sound', '[1]');
+    const read = (await store.readValue('sound', '[1]'))?.value;
     assert.ok(read && Buffer.from(read.buffer, read.byteOffset, read.length).equals(big), 'the sound entry reads back');
     assert.deepEqual((await store.readMeta('sound', '[1]'))?.inputs, inputs);
     // Sparse files of 6 GiB, more than a Buffer can hold: read whole, they would throw.
@@ -114,9 +120,9 @@ describe('fsStore on disk', () => {
     file.writeUInt32LE(0x7fff0000, 4);
     await writeFile(lying, file);
     await truncate(lying, huge);
-    assert.equal(await store.readValue('grown', '[1]'), undefined);
-    assert.equal(await store.readValue('foreign', '[1]'), undefined);
-    assert.equal(await store.readValue('lying', '[1]'), undefined);
+    assert.equal((await store.readValue('grown', '[1]'))?.value, undefined);
+    assert.equal((await store.readValue('foreign', '[1]'))?.value, undefined);
+    assert.equal((await store.readValue('lying', '[1]'))?.value, undefined);
     assert.equal(reports.length, 3, reports.join('; '));
     assert.match(reports[0] as string, new RegExp(`^${huge} bytes instead of \\d+$`));
     assert.equal(reports[1], 'not an entry file');
@@ -125,7 +131,7 @@ describe('fsStore on disk', () => {
     for (const folder of ['grown', 'foreign', 'lying']) {
       assert.deepEqual(await readdir(join(dir, 'checkpoint', folder)), [], folder);
     }
-    assert.ok(await store.readValue('sound', '[1]'));
+    assert.ok((await store.readValue('sound', '[1]'))?.value);
   });
 
   test('a leftover temporary file, a truncated, padded, foreign or misplaced file is not an entry', async () => {
@@ -156,7 +162,7 @@ describe('fsStore on disk', () => {
       await mkdir(join(dir, 'checkpoint', folder));
       await writeFile(join(dir, 'checkpoint', folder, name), bytes);
       assert.equal(await store.readMeta(folder, '[1]'), undefined, folder);
-      assert.equal(await store.readValue(folder, '[1]'), undefined, folder);
+      assert.equal((await store.readValue(folder, '[1]'))?.value, undefined, folder);
       assert.deepEqual(await store.keys(folder), [], folder);
     }
 
@@ -174,7 +180,7 @@ describe('fsStore on disk', () => {
     // The good entry is untouched, and a damaged one is replaced by the next write.
     assert.deepEqual(await store.readMeta('task', '[1]'), good.meta);
     await store.write('truncatedValue', '[1]', good);
-    assert.deepEqual(await store.readValue('truncatedValue', '[1]'), entryBytes(good));
+    assert.deepEqual((await store.readValue('truncatedValue', '[1]'))?.value, entryBytes(good));
     assert.deepEqual(await store.keys('truncatedValue'), ['[1]']);
   });
 

@@ -42,7 +42,7 @@ describe('fsStore on disk', () => {
     assert.equal(byThird.taken(), false, 'the third store waits for the second');
     await releaseSecond?.();
     await (await byThird.waiting)?.();
-    assert.deepEqual(await second.readValue('task', '[1]'), entryBytes(entry));
+    assert.deepEqual((await second.readValue('task', '[1]'))?.value, entryBytes(entry));
     assert.deepEqual(await readdir(join(dir, 'checkpoint', 'task')).then((names) => names.length), 1);
   });
 
@@ -129,7 +129,7 @@ describe('fsStore on disk', () => {
     await store.write('task', '[3]', third);
     await releaseThird();
     assert.equal(await readFile(thirdLock, 'utf8'), otherOwner);
-    assert.deepEqual(await fsStore({ dir }).readValue('task', '[3]'), entryBytes(third));
+    assert.deepEqual((await fsStore({ dir }).readValue('task', '[3]'))?.value, entryBytes(third));
     await rm(thirdLock);
     // Past the locks kept open (256), a lock is closed once its owner is written, and at the
     // commit its file is known by the owner written in it: one rewritten in place by another
@@ -143,12 +143,12 @@ describe('fsStore on disk', () => {
     await releaseFourth();
     await Promise.all(many.map((release) => release()));
     assert.equal(await readFile(fourthLock, 'utf8'), otherOwner);
-    assert.deepEqual(await fsStore({ dir }).readValue('task', '[4]'), entryBytes(fourth));
+    assert.deepEqual((await fsStore({ dir }).readValue('task', '[4]'))?.value, entryBytes(fourth));
     await rm(fourthLock);
     assert.deepEqual(await readdir(join(dir, 'checkpoint', 'many')), [], 'the 256 locks are released');
     assert.deepEqual((await store.keys('task')).sort(), ['[1]', '[2]', '[3]', '[4]']);
-    assert.deepEqual(await fsStore({ dir }).readValue('task', '[1]'), entryBytes(first));
-    assert.deepEqual(await fsStore({ dir }).readValue('task', '[2]'), entryBytes(second));
+    assert.deepEqual((await fsStore({ dir }).readValue('task', '[1]'))?.value, entryBytes(first));
+    assert.deepEqual((await fsStore({ dir }).readValue('task', '[2]'))?.value, entryBytes(second));
     assert.deepEqual(
       (await tree(dir)).filter((name) => !name.endsWith('.entry') && name.includes('/task/')),
       [],

@@ -116,7 +116,6 @@ describe('failures', () => {
     let written = 0;
     const store: Store = {
       ...inner,
-      readEntry: undefined, // reads go through readValue, overridden here
       readValue: async (folder, key) => (folder.startsWith('orphan-node') ? inner.readValue(folder, key) : undefined),
       // The recomputed leaves' writes wait until the bad recomputation has failed.
       write: (folder, key, entry) =>

@@ -26,7 +26,9 @@ async function readStored(t: TestContext, bytes: Uint8Array) {
   const inner = memoryStore();
   const stored = task(`stored-${storedCount++}`, () => () => 'recomputed' as unknown);
   await stored().run({ store: inner });
-  const store: Store = { ...inner, readEntry: undefined, readValue: async () => bytes };
+  const meta = await inner.readMeta(stored.id, stored().key);
+  assert.ok(meta);
+  const store: Store = { ...inner, readValue: async () => ({ meta: { ...meta, size: bytes.length }, value: bytes }) };
   const warn = t.mock.method(console, 'warn', () => {});
   const { value, cached } = await runOnce(stored(), store);
   warn.mock.restore();

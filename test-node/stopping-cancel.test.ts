@@ -78,7 +78,6 @@ test('a run cancelled while inputs are read from the store computes nothing once
   const { promise: reads, resolve: arrive } = deferred();
   const slow: Store = {
     ...inner,
-    readEntry: undefined, // reads go through readValue, overridden here
     async readValue(folder, key) {
       await reads;
       return inner.readValue(folder, key);
@@ -145,7 +144,7 @@ test('a recomputation an executor rejects as cancelled skips its dependents: the
   try {
     await assert.rejects(
       root().run({
-        store: { ...inner, readEntry: undefined, readValue: async () => undefined },
+        store: { ...inner, readValue: async () => undefined },
         executor: queueing as never,
         signal: controller.signal,
         onEvent: events.onEvent,

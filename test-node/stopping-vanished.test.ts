@@ -14,7 +14,7 @@ test('a cached value that vanished and fails when recomputed is reported failed'
   await top(0).run({ store: inner });
   broken = true;
   // The leaf's value is gone (evicted) though its metadata is there.
-  const evicting: Store = { ...inner, readEntry: undefined, readValue: async () => undefined };
+  const evicting: Store = { ...inner, readValue: async () => undefined };
   const events = recorder();
   await assert.rejects(top(1).run({ store: evicting, onEvent: events.onEvent }), TaskFailedError);
   assert.deepEqual(events.labels('failed'), ['stop-vanish-leaf()', 'stop-vanish-top(1)']);
@@ -30,7 +30,6 @@ test('a value found stored by another run, then gone before it is read, is compu
   let injected = false;
   const store: Store = {
     ...inner,
-    readEntry: undefined, // reads go through readValue, overridden here
     // The leaf's value cannot be read the first two times: gone, then gone again once "another run" stored it.
     readValue: async (folder, key) =>
       folder === 'stop-gone-leaf' && ++valueReads <= 2 ? undefined : inner.readValue(folder, key),
@@ -38,7 +37,7 @@ test('a value found stored by another run, then gone before it is read, is compu
       if (folder === 'stop-gone-leaf' && !injected) {
         injected = true;
         const meta = await inner.readMeta(folder, key);
-        const bytes = await inner.readValue(folder, key);
+        const bytes = (await inner.readValue(folder, key))?.value;
         if (meta && bytes) await inner.write(folder, key, { meta: { ...meta, stamp: 'another-run' }, value: [bytes] });
       }
       return async () => {};
@@ -61,7 +60,7 @@ test('a cached root whose value is gone is recomputed before the run settles, an
   const inner = memoryStore();
   assert.equal(await root().run({ store: inner }), 2);
   // Metadata kept, every value gone.
-  const store: Store = { ...inner, readEntry: undefined, readValue: async () => undefined };
+  const store: Store = { ...inner, readValue: async () => undefined };
   const warn = console.warn;
   console.warn = () => {};
   try {
@@ -130,7 +129,7 @@ test('a run whose instance fails on one vanished input settles only once the oth
   const before = (await inner.readMeta('stop-settle-slow', '[]'))?.stamp;
   phase = 'second';
   // Both inputs' values are gone (evicted), though their metadata is there.
-  const evicting: Store = { ...inner, readEntry: undefined, readValue: async () => undefined };
+  const evicting: Store = { ...inner, readValue: async () => undefined };
   await assert.rejects(top(1).run({ store: evicting }), TaskFailedError);
   assert.equal(slowDone, true, 'the recomputation of stop-settle-slow() ended before the run settled');
   const after = (await inner.readMeta('stop-settle-slow', '[]'))?.stamp;
@@ -161,7 +160,7 @@ test('without keepGoing, no new work starts once a recomputed input fails, thoug
   const top = task('stop-newwork-top', (n: number) => requires(pair(n), after(n))((a, b) => a + b));
   await pair(0).run({ store: inner });
   phase = 'second';
-  const evicting: Store = { ...inner, readEntry: undefined, readValue: async () => undefined };
+  const evicting: Store = { ...inner, readValue: async () => undefined };
   const events = recorder();
   const onEvent: typeof events.onEvent = (event) => {
     events.onEvent(event);

@@ -129,22 +129,18 @@ export function show(value: unknown): string {
 /** Throws unless the store holds `entry` in `folder`: its metadata, and its value as a plain Uint8Array. */
 export async function expectEntry(store: Store, folder: string, entry: Entry, what: string): Promise<void> {
   expectEqual(await store.readMeta(folder, entry.meta.key), entry.meta, `${what}: readMeta`);
-  const value = await store.readValue(folder, entry.meta.key);
+  const read = await store.readValue(folder, entry.meta.key);
+  expectEqual(read?.meta, entry.meta, `${what}: readValue's meta`);
+  const value = read?.value;
   expectEqual(value, entryBytes(entry), `${what}: readValue`);
   // Not a subclass such as Node's Buffer, whose slice() is a view rather than a copy.
   expectEqual(value && Object.getPrototypeOf(value) === Uint8Array.prototype, true, `${what}: a plain Uint8Array`);
-  if (store.readEntry) {
-    const read = await store.readEntry(folder, entry.meta.key);
-    expectEqual(read?.meta, entry.meta, `${what}: readEntry's meta`);
-    expectEqual(read?.value, entryBytes(entry), `${what}: readEntry's value`);
-  }
 }
 
 /** Throws unless the store has neither metadata nor value for `key` in `folder`. */
 export async function expectNone(store: Store, folder: string, key: string, what: string): Promise<void> {
   expectEqual(await store.readMeta(folder, key), undefined, `${what}: readMeta`);
-  expectEqual(await store.readValue(folder, key), undefined, `${what}: readValue`);
-  if (store.readEntry) expectEqual(await store.readEntry(folder, key), undefined, `${what}: readEntry`);
+  expectEqual((await store.readValue(folder, key))?.value, undefined, `${what}: readValue`);
 }
 
 /** Throws unless `keys(folder)` lists exactly `keys`, in any order. */

@@ -156,10 +156,10 @@ export const basicCases: readonly StoreCase[] = [
       const view = backing.subarray(8, 8 + written.length);
       // A writer hands its bytes over (Store.write), so only reads need to be copies.
       await store.write('task', '[1]', entryOf('[1]', view));
-      const read = await store.readValue('task', '[1]');
+      const read = (await store.readValue('task', '[1]'))?.value;
       expectEqual(read, expected, 'as written');
       read?.fill(1);
-      expectEqual(await store.readValue('task', '[1]'), expected, 'after changing the read bytes');
+      expectEqual((await store.readValue('task', '[1]'))?.value, expected, 'after changing the read bytes');
       const meta = await store.readMeta('task', '[1]');
       try {
         (meta?.inputs as string[] | undefined)?.push('x');

@@ -30,12 +30,12 @@ test('memoryStore: small values packed into shared chunks each read back whole, 
       written.set(key, bytes);
     }
   }
-  for (const [key, bytes] of written) assert.deepEqual(await store.readValue('packed', key), bytes, key);
+  for (const [key, bytes] of written) assert.deepEqual((await store.readValue('packed', key))?.value, bytes, key);
   // A value read back is a copy: changing it changes neither its entry nor its chunk's neighbours.
-  const first = (await store.readValue('packed', '[1]')) as Uint8Array;
+  const first = (await store.readValue('packed', '[1]'))?.value as Uint8Array;
   first.fill(0xff);
-  assert.deepEqual(await store.readValue('packed', '[1]'), written.get('[1]'));
-  assert.deepEqual(await store.readValue('packed', '[2]'), written.get('[2]'));
+  assert.deepEqual((await store.readValue('packed', '[1]'))?.value, written.get('[1]'));
+  assert.deepEqual((await store.readValue('packed', '[2]'))?.value, written.get('[2]'));
 });
 
 testStore(
@@ -96,12 +96,12 @@ for (const [size, kind] of [
     const store = idbStore({ dbName });
     const entry = entryOf('[1]', bytesOf('checked value', size));
     await store.write('task', '[1]', entry);
-    assert.deepEqual(await store.readValue('task', '[1]'), entryBytes(entry));
+    assert.deepEqual((await store.readValue('task', '[1]'))?.value, entryBytes(entry));
     // Flip one bit inside the stored value, leaving its length as it was.
     const record = await editValueRecord(dbName, '[1]', (found) => flipped(found, size - 100));
     assert.equal(record instanceof Blob, kind === 'a Blob');
     const warn = t.mock.method(console, 'warn', () => {});
-    assert.equal(await store.readValue('task', '[1]'), undefined);
+    assert.equal((await store.readValue('task', '[1]'))?.value, undefined);
     assert.equal(warn.mock.callCount(), 1);
     assert.match(String(warn.mock.calls[0]?.arguments[0]), /value checksum mismatch/);
     assert.equal(await store.readMeta('task', '[1]'), undefined, 'the damaged entry is removed whole');
@@ -115,13 +115,13 @@ test('idbStore: a Blob value record whose bytes cannot be read is reported, remo
   await store.write('task', '[1]', entry);
   // The same bytes as a Blob read back as they were.
   await editValueRecord(dbName, '[1]', async (record) => new Blob([record as Uint8Array<ArrayBuffer>]));
-  assert.deepEqual(await store.readValue('task', '[1]'), entryBytes(entry));
+  assert.deepEqual((await store.readValue('task', '[1]'))?.value, entryBytes(entry));
   // Its bytes gone (the site's data cleared meanwhile, say).
   t.mock.method(Blob.prototype, 'arrayBuffer', async () => {
     throw new DOMException('The blob is gone', 'NotReadableError');
   });
   const warn = t.mock.method(console, 'warn', () => {});
-  assert.equal(await store.readValue('task', '[1]'), undefined);
+  assert.equal((await store.readValue('task', '[1]'))?.value, undefined);
   assert.equal(warn.mock.callCount(), 1);
   assert.match(
     String(warn.mock.calls[0]?.arguments[0]),

@@ -1,9 +1,8 @@
 import { decodeValue } from '../codec/entry.js';
-import { describe } from '../errors.js';
+import { CheckpointError, describe } from '../errors.js';
 import type { Graph } from '../graph.js';
 import type { Instance } from '../instance.js';
 import type { Plan } from '../plan.js';
-import { readEntryOf } from '../storage/read-entry.js';
 import type { EntryMeta, Store } from '../storage/types.js';
 import { allSettled, MISSING } from './outcomes.js';
 
@@ -159,7 +158,13 @@ export class Results {
     // taken it): read back under its stamp, rather than computed again.
     const stamp = this.#stamps[j];
     if (stamp === undefined) return MISSING;
-    const entry = await readEntryOf(store, instance.task.id, instance.key);
+    const entry = await store.readValue(instance.task.id, instance.key);
+    if (entry instanceof Uint8Array) {
+      // A store written for the interface before readValue gave the metadata with the bytes.
+      throw new CheckpointError(
+        `the store's readValue gave bytes alone; it gives { meta, value }, the entry's metadata with its bytes (see Store)`,
+      );
+    }
     return entry?.meta.stamp === stamp ? decodeValue(entry.meta, entry.value) : MISSING;
   }
 }

@@ -1,5 +1,4 @@
 import type { DefaultStore, DefaultStoreStatus } from '../platform.js';
-import { readEntryOf } from './read-entry.js';
 import type { Store } from './types.js';
 
 /** Why the primary store is not used: what its check threw, or how long it went unanswered (ms). */
@@ -66,7 +65,6 @@ export function withFallback(
           : Promise.all(keys.map((key) => current.readMeta(folder, key)));
       },
       readValue: async (folder, key) => (await store()).readValue(folder, key),
-      readEntry: async (folder, key) => readEntryOf(await store(), folder, key),
       write: async (folder, key, entry) => (await store()).write(folder, key, entry),
       delete: async (folder, key) => (await store()).delete(folder, key),
       clear: async (folder) => (await store()).clear(folder),

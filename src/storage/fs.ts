@@ -3,7 +3,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import { mapLimited } from '../map-limited.js';
-import { type EntryRead, type Header, readEntry as readEntryFile, writeEntryTo } from './entry-file.js';
+import { type EntryRead, type Header, readEntry, writeEntryTo } from './entry-file.js';
 import { closeFile, isMissing, mayBlock, openFile, renameFile, statPath } from './fs-calls.js';
 import { FolderOwners } from './fs-folder-owners.js';
 import { type HeaderRead, problem, readHeader, readHeaderNow } from './fs-headers.js';
@@ -126,11 +126,11 @@ export function fsStore(options: FsStoreOptions = {}): Store {
   }
 
   /** The entry's metadata and value, from one read of its file (one file: a consistent pair). */
-  async function readEntry(folder: string, key: string): Promise<StoredEntry | undefined> {
+  async function readValue(folder: string, key: string): Promise<StoredEntry | undefined> {
     let read: EntryRead;
     const path = join(await ownFolder(folder), fileName(key));
     try {
-      read = await readEntryFile(path);
+      read = await readEntry(path);
     } catch (error) {
       if (isMissing(error)) return undefined;
       throw error;
@@ -204,10 +204,7 @@ export function fsStore(options: FsStoreOptions = {}): Store {
       });
       return Promise.all(metas);
     },
-    readEntry,
-    async readValue(folder, key) {
-      return (await readEntry(folder, key))?.value;
-    },
+    readValue,
     async write(folder, key, { meta, value }) {
       const path = entryPath(folder, key);
       const writeEntry = (fd: number) => writeEntryTo(fd, meta, value);

@@ -78,7 +78,7 @@ export function idbStore(options: IdbStoreOptions = {}): Store {
   const read = batchedReads(db);
   const write = batchedWrites(db);
   /** An entry's metadata and value: both records in one transaction, a consistent pair even while another tab rewrites it. */
-  const readEntry = async (folder: string, key: string): Promise<StoredEntry | undefined> => {
+  const readValue = async (folder: string, key: string): Promise<StoredEntry | undefined> => {
     const [meta, value] = await read([
       ['m', folder, key],
       ['v', folder, key],
@@ -132,10 +132,7 @@ export function idbStore(options: IdbStoreOptions = {}): Store {
       }
       return metas;
     },
-    async readValue(folder, key) {
-      return (await readEntry(folder, key))?.value;
-    },
-    readEntry,
+    readValue,
     write(folder, key, { meta, value }) {
       // The value record is the bytes, then their CRC-32 (4 bytes, little-endian), joined in a
       // buffer of their own (IndexedDB would clone a view's whole buffer), or in a Blob when large.

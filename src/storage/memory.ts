@@ -48,10 +48,6 @@ export function memoryStore(): Store {
     },
     async readValue(name, key) {
       const stored = folders.get(name)?.get(key);
-      return stored?.bytes.slice(stored.offset, stored.offset + stored.length);
-    },
-    async readEntry(name, key) {
-      const stored = folders.get(name)?.get(key);
       if (!stored) return undefined;
       const { meta, bytes, offset, length } = stored;
       return { meta: copyMeta(meta) as EntryMeta, value: bytes.slice(offset, offset + length) };

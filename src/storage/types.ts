@@ -41,7 +41,7 @@ export interface Entry {
   readonly value: readonly Uint8Array[];
 }
 
-/** What {@link Store.readEntry} gives: an entry's metadata, and its value bytes in one piece. */
+/** What {@link Store.readValue} gives: an entry's metadata, and its value bytes in one piece. */
 export interface StoredEntry {
   readonly meta: EntryMeta;
   readonly value: Uint8Array;
@@ -64,17 +64,15 @@ export interface Store {
    * const [first, second] = await store.readMetas('ns.task', ['[1]', '[2]']);
    */
   readMetas?(folder: string, keys: readonly string[]): Promise<(EntryMeta | undefined)[]>;
-  /** Reads an entry's value bytes, or `undefined` when there is none. */
-  readValue(folder: string, key: string): Promise<Uint8Array | undefined>;
   /**
-   * Optional: reads an entry's metadata and value bytes in one consistent read (the metadata is
-   * that of the entry whose value it gives, even while another process or tab replaces it), or
-   * `undefined` when there is none. A run reads a cached value with it, and checks that it is still
-   * the entry it planned to reuse; without it, a run calls `readValue`, then `readMeta`. A store
-   * that wraps another (`{ ...inner, readValue }`) and changes what `readValue` gives (decrypting,
-   * say) must change `readEntry` as well, or set it to `undefined`: runs read values with it.
+   * Reads an entry's value bytes with its metadata, in one consistent read (the metadata is that
+   * of the entry whose value it gives, even while another process or tab replaces the entry), or
+   * `undefined` when there is none. A run checks with it that a cached value is still the entry it
+   * planned to reuse. Without a transaction, read the value first, then the metadata: a stamp,
+   * once replaced, never comes back, so metadata read after the value that still has the planned
+   * stamp had it when the value was read.
    */
-  readEntry?(folder: string, key: string): Promise<StoredEntry | undefined>;
+  readValue(folder: string, key: string): Promise<StoredEntry | undefined>;
   /**
    * Stores an entry, replacing any previous one. The store may keep the entry's objects as they
    * are: the caller hands them over and never changes them afterwards. A store that is done at
