@@ -225,9 +225,11 @@ class Pool implements PoolExecutor {
     try {
       const inputs = packInputs(job);
       const message: JobMessage = { task: job.task, key: job.key, args: job.args, inputs };
-      const buffers = transferables(inputs, this.#transfer && context.released);
+      const movable = this.#transfer ? context.released : undefined;
+      const buffers = transferables(inputs, movable);
       // Beyond the bytes packed for the trip, buffers of the inputs themselves: gone from here.
-      pending.moved = buffers.length > transferables(inputs, false).length;
+      // Looked for only where an input may move, as that walks the inputs again.
+      pending.moved = movable?.includes(true) === true && buffers.length > transferables(inputs, false).length;
       call = slot.run(buffers.length > 0 ? transfer(message, buffers) : message, this.#transfer) as Promise<Outcome>;
     } catch (error) {
       call = Promise.reject(error);
