@@ -75,6 +75,8 @@ export function fsStore(options: FsStoreOptions = {}): Store {
     await owners.check(folder, dir);
     return dir;
   };
+  /** {@link entryPath}, in a folder found to be its task's own. */
+  const ownEntryPath = async (folder: string, key: string) => join(await ownFolder(folder), fileName(key));
 
   /**
    * Runs `action` in task `folder`'s existing folder, once found to be its own (checked after it
@@ -128,7 +130,7 @@ export function fsStore(options: FsStoreOptions = {}): Store {
   /** The entry's metadata and value, from one read of its file (one file: a consistent pair). */
   async function readValue(folder: string, key: string): Promise<StoredEntry | undefined> {
     let read: EntryRead;
-    const path = join(await ownFolder(folder), fileName(key));
+    const path = await ownEntryPath(folder, key);
     try {
       read = await readEntry(path);
     } catch (error) {
@@ -145,7 +147,7 @@ export function fsStore(options: FsStoreOptions = {}): Store {
   }
 
   async function readMeta(folder: string, key: string): Promise<EntryMeta | undefined> {
-    const path = join(await ownFolder(folder), fileName(key));
+    const path = await ownEntryPath(folder, key);
     // Asked under its lock, an entry is most often missing (a cold run): a stat says so without
     // the exception a failed open makes.
     if (mayBlock() && !(await statPath(path))) return undefined;
@@ -233,7 +235,7 @@ export function fsStore(options: FsStoreOptions = {}): Store {
       return () => locks.release(path);
     },
     async delete(folder, key) {
-      await rm(join(await ownFolder(folder), fileName(key)), { force: true });
+      await rm(await ownEntryPath(folder, key), { force: true });
     },
     async clear(folder) {
       const dir = await ownFolder(folder);

@@ -18,7 +18,7 @@ const BLOB_OVER = 120 * 2 ** 20;
 /** Whether this page has warned that Web Locks are missing. */
 let warnedNoLocks = false;
 
-/** Options of `idbStore`. */
+/** Options of {@link idbStore}. */
 export interface IdbStoreOptions {
   /**
    * Name of the IndexedDB database.
