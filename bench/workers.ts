@@ -56,7 +56,7 @@ async function dispatch(): Promise<void> {
   const pool = nodePool(new URL(import.meta.url), { size: 1 });
   const bare = new Worker(echo, { eval: true });
   try {
-    const job = (i: number): Job => ({ task: noop.id, key: `[${i}]`, args: [i], inputs: [] });
+    const job = (i: number): Job => ({ task: noop.id, version: '', key: `[${i}]`, args: [i], inputs: [] });
     let answer: ((value: unknown) => void) | undefined;
     bare.on('message', (message: unknown) => answer?.(message));
     const roundTrip = (message: Job) =>

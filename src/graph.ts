@@ -1,4 +1,4 @@
-import { CheckpointError, CycleError, TaskFailedError } from './errors.js';
+import { CheckpointError, CycleError, TaskDefinitionError, TaskFailedError } from './errors.js';
 import type { Instance } from './instance.js';
 
 /**
@@ -76,6 +76,9 @@ function numbered(root: Instance<unknown>, mark: number): Graph {
     path.push(instance);
     let dependencies: readonly Instance<unknown>[];
     try {
+      // An instance made before its task was declared again runs neither its old code nor the new.
+      const replaced = instance.task.replaced;
+      if (replaced !== undefined) throw new TaskDefinitionError(replaced);
       dependencies = instance.computation().dependencies;
     } catch (error) {
       failures ??= new Map();

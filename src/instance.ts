@@ -20,6 +20,11 @@ export interface TaskDefinition {
   readonly compressLevel: number | undefined;
   /** The task's `maxConcurrency` option. */
   readonly maxConcurrency: number;
+  /**
+   * Why this declaration no longer runs, once the task has been declared again differently (see
+   * `register`); `undefined` while it is the task's current declaration.
+   */
+  readonly replaced: string | undefined;
   /** Calls the factory for the given arguments and checks what it returned. */
   resolve(instance: Instance<unknown>): Computation<unknown>;
 }

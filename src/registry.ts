@@ -1,48 +1,74 @@
-import { TaskDefinitionError } from './errors.js';
 import type { Instance } from './instance.js';
 
 /** A registered task, as the registry and executors see it. */
 export interface RegisteredTask {
   readonly id: string;
-  /** Source of the factory and options, to tell a re-evaluated module from a real duplicate. */
+  /** Source of the factory and options, to tell a re-evaluated module from an edited declaration. */
   readonly fingerprint: string;
+  /** The task's `version` option, `''` when not set: a job names the version it was planned under. */
+  readonly version: string;
   /** The instance of a canonical argument key, as made by `canonicalKey`. */
   instance(key: string): Instance<unknown>;
 }
 
-const tasks = new Map<string, RegisteredTask>();
-/** Each id by its lower-case spelling: ids that differ only in case name one folder on macOS and Windows. */
-const spellings = new Map<string, string>();
+/**
+ * What a declaration learns from the registry after registering: whether a later declaration has
+ * replaced it. Shared by the declarations of one definition evaluated again.
+ */
+export interface Registration {
+  /** Why the declaration no longer runs, once a different one has taken its folder. */
+  replaced?: string;
+}
+
+/** What holds a task folder in this thread: its latest declaration, and that declaration's registration. */
+interface Holder {
+  task: RegisteredTask;
+  readonly registration: Registration;
+}
 
 /**
- * Registers a task under its id. The same definition evaluated again (a module reloaded by hot
- * module replacement, say) replaces the old one; a different definition under a taken id is an
- * error, since both would share one cache folder; so is an id that differs from another only in case.
+ * The tasks by their ids in lower case: ids that differ only in case name one folder on macOS and
+ * Windows, so they are one place here too.
  */
-export function register(task: RegisteredTask): void {
-  const existing = tasks.get(task.id);
-  if (existing && existing.fingerprint !== task.fingerprint) {
-    throw new TaskDefinitionError(
-      `Task \`${task.id}\` is defined twice, with a different factory or different options: give each task its own name or namespace (or, where a definition was edited in a running session, a notebook or hot reload, restart it)`,
-    );
-  }
+const holders = new Map<string, Holder>();
+
+/**
+ * Registers a task under its id, and returns its registration. One declaration holds a folder at a
+ * time: the same definition evaluated again (a module reloaded, a notebook cell run again) shares
+ * the registration of the one before; a different one (an edited factory or options, a new
+ * `version`, an id spelt in another case) replaces it, and the replaced declaration no longer runs,
+ * so that two declarations never share a folder with different code. Two different tasks given one
+ * name then fail where the earlier is used, with the reason.
+ */
+export function register(task: RegisteredTask): Registration {
   const folded = task.id.toLowerCase();
-  const other = spellings.get(folded);
-  if (other !== undefined && other !== task.id) {
-    throw new TaskDefinitionError(
-      `Task \`${task.id}\` differs from task \`${other}\` only in case: on a case-insensitive file system (macOS, Windows) both would use one cache folder, and read each other's results; rename one (or, where a task was renamed in a running session, a notebook or hot reload, restart it)`,
-    );
+  const holder = holders.get(folded);
+  if (holder?.task.id === task.id && holder.task.fingerprint === task.fingerprint) {
+    holder.task = task;
+    return holder.registration;
   }
-  spellings.set(folded, task.id);
-  tasks.set(task.id, task);
+  if (holder) holder.registration.replaced = replacement(holder.task.id, task.id);
+  const registration: Registration = {};
+  holders.set(folded, { task, registration });
+  return registration;
+}
+
+/** The message for a declaration replaced by a later one. */
+function replacement(earlier: string, later: string): string {
+  const how =
+    earlier === later
+      ? 'was declared again with a different factory or options, which replaced this declaration'
+      : `was replaced by task \`${later}\`, declared later with an id that differs only in case (one folder on macOS and Windows)`;
+  return `Task \`${earlier}\` ${how}: use the new declaration (run again the cell or module that used the old one); if these are two different tasks, give each a name or namespace of its own`;
 }
 
 /** The task registered under an id, or `undefined`. */
 export function lookup(id: string): RegisteredTask | undefined {
-  return tasks.get(id);
+  const task = holders.get(id.toLowerCase())?.task;
+  return task?.id === id ? task : undefined;
 }
 
-/** How many tasks this thread has registered. */
+/** How many task folders this thread has registered. */
 export function registeredCount(): number {
-  return tasks.size;
+  return holders.size;
 }

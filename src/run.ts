@@ -126,6 +126,7 @@ function keepShapes(): void {
     version: '',
     compressLevel: undefined,
     maxConcurrency: Number.POSITIVE_INFINITY,
+    replaced: undefined,
     resolve: () => new Computation(NONE, 'positional', NONE, () => 0),
   };
   const executor: Executor = {

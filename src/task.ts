@@ -2,7 +2,7 @@ import { TaskDefinitionError } from './errors.js';
 import { Instance, isInstance, type TaskDefinition } from './instance.js';
 import { canonicalKey, type Json, simpleKey } from './json.js';
 import { checkOptionNames, shown } from './options.js';
-import { register } from './registry.js';
+import { type Registration, register } from './registry.js';
 import { Computation, NONE } from './requires.js';
 import { clearTask } from './run.js';
 import type { Store } from './storage/types.js';
@@ -123,6 +123,13 @@ export function task<A extends readonly unknown[], R>(
       `Task \`${name}\`: expected \`compress\` to be a boolean or a level from 0 to 9, got ${shown(options.compress)}`,
     );
   }
+  const registration = register({
+    id,
+    // The options as they take effect: the same options written otherwise are the same definition.
+    fingerprint: `${factory.toString()}\n${JSON.stringify([options.version ?? '', level, maxConcurrency])}`,
+    version: options.version ?? '',
+    instance: (key) => definition.byKey(key),
+  });
   const definition = new Definition(
     name,
     id,
@@ -130,18 +137,13 @@ export function task<A extends readonly unknown[], R>(
     level,
     maxConcurrency,
     factory as (...args: readonly unknown[]) => unknown,
+    registration,
   );
   const instance = (...args: A): Instance<Awaited<R>> => definition.instance(args) as Instance<Awaited<R>>;
   const callable = Object.assign(instance, {
     taskName: name,
     id,
     clear: (clearOptions?: { store?: Store | undefined }) => clearTask(id, clearOptions),
-  });
-  register({
-    id,
-    // The options as they take effect: the same options written otherwise are the same definition.
-    fingerprint: `${factory.toString()}\n${JSON.stringify([options.version ?? '', level, maxConcurrency])}`,
-    instance: (key) => definition.byKey(key),
   });
   return callable;
 }
@@ -159,6 +161,7 @@ class Definition implements TaskDefinition {
   readonly compressLevel: number | undefined;
   readonly maxConcurrency: number;
   readonly #factory: (...args: readonly unknown[]) => unknown;
+  readonly #registration: Registration;
   readonly #instances = new Map<string, Instance<unknown>>();
 
   constructor(
@@ -168,6 +171,7 @@ class Definition implements TaskDefinition {
     compressLevel: number | undefined,
     maxConcurrency: number,
     factory: (...args: readonly unknown[]) => unknown,
+    registration: Registration,
   ) {
     this.name = name;
     this.id = id;
@@ -175,10 +179,17 @@ class Definition implements TaskDefinition {
     this.compressLevel = compressLevel;
     this.maxConcurrency = maxConcurrency;
     this.#factory = factory;
+    this.#registration = registration;
+  }
+
+  get replaced(): string | undefined {
+    return this.#registration.replaced;
   }
 
   /** The instance for these arguments, made on first use. */
   instance(args: readonly unknown[]): Instance<unknown> {
+    const replaced = this.#registration.replaced;
+    if (replaced !== undefined) throw new TaskDefinitionError(replaced);
     const key = simpleKey(args);
     // The rest parameter is a fresh array: holding only simple values, it is the canonical copy.
     return key === undefined ? this.byKey(canonicalKey(this.id, args)) : this.byKey(key, args as readonly Json[]);

@@ -58,7 +58,7 @@ export function serve(endpoint?: Endpoint): void {
       try {
         const inputs = unpackInputs(job);
         // A result the cache cannot store fails here, as it would in the calling thread.
-        result = pack(await runJob({ task: job.task, key: job.key, args: job.args, inputs }));
+        result = pack(await runJob({ ...job, inputs }));
       } catch (thrown) {
         return { ok: false, thrown: toEnvelope(thrown) };
       }

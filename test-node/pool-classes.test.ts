@@ -80,7 +80,7 @@ test('an input holding a registered class instance arrives in the worker as one'
 test('in one job, an input holding a class crosses encoded while a released typed array is moved', async () => {
   const p = new Point(2, 3);
   const v = Float64Array.from({ length: 2000 }, (_, i) => i % 2);
-  const job = { task: scaled.id, key: scaled(2).key, args: [2], inputs: [p, v] };
+  const job = { task: scaled.id, version: '', key: scaled(2).key, args: [2], inputs: [p, v] };
   const result = await pool.execute(job, { released: [true, true] });
   assert.deepEqual(result, { isPoint: true, typed: true, sum: 2 * 1000 });
   assert.equal(v.buffer.byteLength, 0, 'the released typed array was moved');
@@ -88,7 +88,7 @@ test('in one job, an input holding a class crosses encoded while a released type
 });
 
 test('an input the cache cannot store fails its job, naming the input, before it reaches a worker', async () => {
-  const job = { task: norm.id, key: norm(1).key, args: [1], inputs: [{ owner: new Secret('s1') }] };
+  const job = { task: norm.id, version: '', key: norm(1).key, args: [1], inputs: [{ owner: new Secret('s1') }] };
   await assert.rejects(pool.execute(job, {}), (error: Error) => {
     assert.ok(error instanceof SerializationError);
     assert.match(
@@ -103,7 +103,7 @@ test('an input the cache cannot store fails its job, naming the input, before it
 test('a worker whose modules do not register a class fails the job that sends it one, saying so', async () => {
   const plain = nodePool(new URL('./fixtures/pool-plain.js', import.meta.url), { size: 1 });
   try {
-    const job = { task: 'plain.triple', key: '[1]', args: [1], inputs: [new Point(1, 2)] };
+    const job = { task: 'plain.triple', version: '', key: '[1]', args: [1], inputs: [new Point(1, 2)] };
     await assert.rejects(plain.execute(job, {}), (error: Error) => {
       assert.ok(error instanceof SerializationError);
       assert.match(error.message, /^Input 0 of plain\.triple\(1\) cannot be decoded in its worker: .*pool\.Point/);

@@ -43,7 +43,7 @@ test("a new pool's first `finished.duration` counts from `started`, not the work
 
 test('an executor caller whose `started` throws fails that job only; the jobs queued behind it still run', async () => {
   const pool = nodePool(new URL('./fixtures/pool-slow-load.js', import.meta.url), { size: 1 });
-  const job = (i: number) => ({ task: loadedWhen.id, key: loadedWhen(i).key, args: [i], inputs: [] });
+  const job = (i: number) => ({ task: loadedWhen.id, version: '', key: loadedWhen(i).key, args: [i], inputs: [] });
   try {
     // The first job holds the only worker; the next two wait for it, and are posted as it ends.
     const first = pool.execute(job(1), {});

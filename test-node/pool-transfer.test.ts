@@ -9,7 +9,7 @@ after(() => pool.close());
 
 /** The job of `total(n)`, whose inputs are the values of `vector(n)` and `vector(n + 1)`. */
 function totalJob(n: number, inputs: unknown[]): Job {
-  return { task: 'pool.total', key: `[${n}]`, args: [n], inputs };
+  return { task: 'pool.total', version: '', key: `[${n}]`, args: [n], inputs };
 }
 
 const vector = (n: number) => Float64Array.from({ length: n * 1000 }, (_, i) => i % n);

@@ -115,7 +115,7 @@ test('a cancelled run starts none of the jobs still waiting for a worker', async
     const controller = new AbortController();
     let posted = false;
     const queued = small.execute(
-      { task: 'pool.square', key: '[1]', args: [1], inputs: [] },
+      { task: 'pool.square', version: '', key: '[1]', args: [1], inputs: [] },
       { signal: controller.signal, started: () => (posted = true) },
     );
     const events = recorder();

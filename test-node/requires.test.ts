@@ -111,37 +111,6 @@ test('a factory that returns neither a function nor requires(...) fails the run 
   });
 });
 
-test('a name taken by a different task is an error; re-evaluating the same definition is not', () => {
-  const factory = (x: number) => () => x;
-  task('req-dup', factory);
-  task('req-dup', factory);
-  assert.throws(() => task('req-dup', (x: number) => () => x + 1), {
-    name: 'TaskDefinitionError',
-    message: /Task `req-dup` is defined twice, with a different factory or different options/,
-  });
-  // The same factory with other options (a version bumped in a notebook cell, say) is another definition.
-  assert.throws(() => task('req-dup', factory, { version: '2' }), {
-    name: 'TaskDefinitionError',
-    message: /Task `req-dup` is defined twice, with a different factory or different options/,
-  });
-  // The same options written otherwise are the same definition.
-  task('req-dup-options', factory, { version: '1', compress: true });
-  task('req-dup-options', factory, { compress: 6, version: '1' });
-  // The same name in another namespace is another task.
-  task('req-dup', (x: number) => () => x + 1, { namespace: 'other' });
-});
-
-test('a name that differs from another task’s only in case is an error: macOS and Windows would give both one folder', () => {
-  task('req-Case', (x: number) => () => x);
-  assert.throws(() => task('req-case', (x: number) => () => x), {
-    name: 'TaskDefinitionError',
-    message: /Task `req-case` differs from task `req-Case` only in case/,
-  });
-  // The namespace is part of the folder's name too.
-  task('Case', (x: number) => () => x, { namespace: 'req' });
-  assert.throws(() => task('case', (x: number) => () => x, { namespace: 'REQ' }), /`REQ\.case` differs from/);
-});
-
 test('bad task options are rejected with what was expected', () => {
   assert.throws(() => task('req-opt', () => () => 1, { maxConcurrency: 0 }), /`maxConcurrency`.*got 0/);
   assert.throws(() => task('req-opt', () => () => 1, { compress: 12 }), /`compress`.*got 12/);

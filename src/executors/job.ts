@@ -26,5 +26,10 @@ function find(job: Job): Instance<unknown> {
       `Task \`${job.task}\` is not defined here: the module that defines it was not loaded in this thread${none}`,
     );
   }
+  if (task.version !== job.version) {
+    throw new TaskDefinitionError(
+      `Task \`${job.task}\` is at version ${JSON.stringify(task.version)} here, but the run planned it at version ${JSON.stringify(job.version)}: this thread loaded another declaration of it (the task was declared again since, or the thread runs an older script): close the pool and start a new one`,
+    );
+  }
   return task.instance(job.key);
 }

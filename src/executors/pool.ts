@@ -224,7 +224,7 @@ class Pool implements PoolExecutor {
     let call: Promise<Outcome>;
     try {
       const inputs = packInputs(job);
-      const message: JobMessage = { task: job.task, key: job.key, args: job.args, inputs };
+      const message: JobMessage = { task: job.task, version: job.version, key: job.key, args: job.args, inputs };
       const movable = this.#transfer ? context.released : undefined;
       const buffers = transferables(inputs, movable);
       // Beyond the bytes packed for the trip, buffers of the inputs themselves: gone from here.

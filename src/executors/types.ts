@@ -10,6 +10,12 @@ import type { Json } from '../json.js';
 export interface Job {
   /** The task's id (`namespace.name`, or `name`), as registered by `task(...)`. */
   readonly task: string;
+  /**
+   * The task's `version` as the run planned it: a thread whose declaration of the task has another
+   * version (loaded before the task was declared again, or from an older script) refuses the job
+   * rather than store one version's result under another.
+   */
+  readonly version: string;
   /** The instance's canonical argument key (`instance.key`): finds the instance without re-checking. */
   readonly key: string;
   /** The instance's arguments (canonical JSON values). */

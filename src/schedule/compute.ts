@@ -132,7 +132,7 @@ export class Computations implements JobHost {
     const inputStamps = results.inputStamps(i);
     slots.leave(i);
     const value = executor.execute(
-      { task: instance.task.id, key: instance.key, args: instance.args, inputs },
+      { task: instance.task.id, version: instance.task.version, key: instance.key, args: instance.args, inputs },
       new JobState(this, i, instance, dispatched),
     );
     // A synchronous computation's value is stored at once, with no promise and no closure.
