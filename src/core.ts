@@ -22,6 +22,7 @@ export type { Json } from './json.js';
 export { type DefaultStoreStatus, defaultStoreStatus } from './platform.js';
 export { Computation, type Requirement, requires, type Shape } from './requires.js';
 export type { RunOptions } from './run.js';
+export { currentSignal } from './signal.js';
 export { memoryStore } from './storage/memory.js';
 export type { Entry, EntryMeta, Store, StoredEntry } from './storage/types.js';
 export { type Compute, type Task, type TaskOptions, task } from './task.js';

@@ -1,5 +1,6 @@
 import { TaskDefinitionError } from './errors.js';
 import { type Instance, isInstance, type ResultOf } from './instance.js';
+import { enterComputation, leaveComputation } from './signal.js';
 
 /** No names, or no dependencies: one shared empty list rather than a new one per instance. */
 export const NONE: readonly never[] = Object.freeze([]);
@@ -32,8 +33,20 @@ export class Computation<R> {
     this.#fn = fn;
   }
 
-  /** Calls the function with the dependencies' values, given in declaration order. */
-  compute(values: readonly unknown[]): R | PromiseLike<R> {
+  /**
+   * Calls the function with the dependencies' values, given in declaration order.
+   * @param signal - what `currentSignal()` gives the function: its run's cancelling
+   */
+  compute(values: readonly unknown[], signal?: AbortSignal): R | PromiseLike<R> {
+    const outer = enterComputation(signal);
+    try {
+      return this.#call(values);
+    } finally {
+      leaveComputation(outer);
+    }
+  }
+
+  #call(values: readonly unknown[]): R | PromiseLike<R> {
     const fn = this.#fn as (...values: unknown[]) => R | PromiseLike<R>;
     if (this.shape === 'positional') return fn(...values);
     if (this.shape === 'array') return fn(values);

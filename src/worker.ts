@@ -13,7 +13,8 @@
 import { type Endpoint, expose, transfer } from 'comlink';
 import { runJob } from './executors/job.js';
 import type { Outcome, Packed, WorkerApi } from './executors/protocol.js';
-import { pack, startedNotice, toEnvelope, transferables, unpackInputs } from './executors/wire.js';
+import { fromEnvelope, pack, startedNotice, toEnvelope, transferables, unpackInputs } from './executors/wire.js';
+import { isAbortOf } from './signal.js';
 
 export type { Endpoint } from 'comlink';
 
@@ -36,6 +37,8 @@ export function serve(endpoint?: Endpoint): void {
   // Jobs wait until the lock asked by `ready` is held: a job that ends the worker before then
   // would leave the pool nothing to watch.
   let holding: Promise<boolean> | boolean = false;
+  // The job being computed: one at a time, as the pool posts them.
+  let running: { readonly post: number; readonly controller: AbortController } | undefined;
   const api: WorkerApi = {
     ready(lock) {
       const locks = globalThis.navigator?.locks;
@@ -54,17 +57,24 @@ export function serve(endpoint?: Endpoint): void {
     async run(job, move): Promise<Outcome> {
       await holding;
       port.postMessage(startedNotice);
+      const controller = new AbortController();
+      running = { post: job.post, controller };
       let result: Packed;
       try {
         const inputs = unpackInputs(job);
         // A result the cache cannot store fails here, as it would in the calling thread.
-        result = pack(await runJob({ ...job, inputs }));
+        result = pack(await runJob({ ...job, inputs }, undefined, controller.signal));
       } catch (thrown) {
-        return { ok: false, thrown: toEnvelope(thrown) };
+        return { ok: false, thrown: toEnvelope(thrown), aborted: isAbortOf(thrown, controller.signal) };
+      } finally {
+        running = undefined;
       }
       const outcome: Outcome = { ok: true, ...result };
       const buffers = transferables([result], move);
       return buffers.length > 0 ? transfer(outcome, buffers) : outcome;
+    },
+    abort(post, reason) {
+      if (running?.post === post) running.controller.abort(fromEnvelope(reason));
     },
   };
   expose(api, port);

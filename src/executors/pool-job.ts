@@ -13,6 +13,7 @@ export interface Pending {
   readonly context: JobContext;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
+  /** Listens to the run's signal: takes the job out of the queue, or asks its worker to stop it. */
   onAbort?: () => void;
   /** Whether its worker said it started it: a job not started is skipped by a cancelled run. */
   started?: boolean;
@@ -31,7 +32,7 @@ export function report(worker: string, pending: Pending): void {
   }
 }
 
-/** Detaches the abort listener of a job leaving the queue; returns the job. */
+/** Detaches the abort listener of a job leaving the queue or its worker; returns the job. */
 export function detach(pending: Pending): Pending {
   if (pending.onAbort) {
     pending.context.signal?.removeEventListener('abort', pending.onAbort);
@@ -69,6 +70,14 @@ export function stopped(worker: string, pending: Pending, reason: unknown): Chec
     what = `${worker} stopped before starting ${label}, whose inputs' buffers had been moved to it (see the pool's \`transfer\` option)`;
   }
   return new CheckpointError(`${what}: ${describeReason(reason)}`, { cause: reason });
+}
+
+/** The error of a job that stopped in its worker as its `currentSignal()` asked: its run was cancelled. */
+export function stoppedEarly(pending: Pending): AbortError {
+  const { signal } = pending.context;
+  return new AbortError(`The run was cancelled while ${jobLabel(pending.job)} was running, and it stopped`, {
+    cause: signal?.reason,
+  });
 }
 
 /** The error of a job whose run was cancelled before the job was posted to a worker. */

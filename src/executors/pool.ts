@@ -5,11 +5,21 @@
  */
 import { type Endpoint, type Remote, transfer, wrap } from 'comlink';
 import { CheckpointError } from '../errors.js';
-import { shown } from '../options.js';
-import { aborted, closed, detach, type Pending, report, stopped, unsent } from './pool-job.js';
+import { aborted, closed, detach, type Pending, report, stopped, stoppedEarly, unsent } from './pool-job.js';
+import { type PoolOptions, poolSettings } from './pool-options.js';
 import type { JobMessage, Outcome, WorkerApi } from './protocol.js';
 import type { Executor, Job, JobContext } from './types.js';
-import { fromEnvelope, isStartedNotice, jobLabel, packInputs, transferables, unpackResult } from './wire.js';
+import {
+  fromEnvelope,
+  isStartedNotice,
+  jobLabel,
+  packInputs,
+  toEnvelope,
+  transferables,
+  unpackResult,
+} from './wire.js';
+
+export type { PoolOptions } from './pool-options.js';
 
 /** An executor that runs jobs on a pool of workers. The run never closes it: call `close()`. */
 export interface PoolExecutor extends Executor {
@@ -24,27 +34,6 @@ export interface PoolExecutor extends Executor {
   close(): Promise<void>;
   /** The same as {@link PoolExecutor.close}. */
   terminate(): Promise<void>;
-}
-
-/** Options shared by every pool. */
-export interface PoolOptions {
-  /**
-   * How many workers to run at most: the most jobs running at once. Workers start on demand.
-   * @default the number of cores
-   */
-  size?: number | undefined;
-  /**
-   * Workers are named `<name>-1`, `<name>-2`...: the `worker` of `started` events.
-   * @default 'worker'
-   */
-  name?: string | undefined;
-  /**
-   * Move the buffers of inputs and results between threads instead of copying them. Turn it off
-   * when a task returns a buffer that it also keeps (a table cached by its module, say), which a
-   * move would leave empty in the worker.
-   * @default true
-   */
-  transfer?: boolean | undefined;
 }
 
 /** A started worker, as a platform makes it. */
@@ -73,6 +62,7 @@ interface Slot {
   readonly name: string;
   readonly worker: SpawnedWorker;
   readonly run: Remote<WorkerApi>['run'];
+  readonly abort: Remote<WorkerApi>['abort'];
   current: Pending | undefined;
   dead: boolean;
 }
@@ -96,26 +86,16 @@ class Pool implements PoolExecutor {
   readonly #idle: Slot[] = [];
   readonly #queue: Pending[] = [];
   #spawned = 0;
+  #posts = 0;
   #closing: Promise<void> | undefined;
 
   constructor(spawn: Spawn, options: PoolOptions, defaultSize: number) {
-    const size = options.size ?? Math.max(1, defaultSize);
-    if (!Number.isInteger(size) || size < 1) {
-      throw new CheckpointError(
-        `Expected the pool's \`size\` to be a whole number from 1 and up, got ${shown(options.size)}`,
-      );
-    }
-    if (options.name !== undefined && typeof options.name !== 'string') {
-      throw new CheckpointError(`Expected the pool's \`name\` to be a string, got ${shown(options.name)}`);
-    }
-    if (options.transfer !== undefined && typeof options.transfer !== 'boolean') {
-      throw new CheckpointError(`Expected the pool's \`transfer\` to be a boolean, got ${shown(options.transfer)}`);
-    }
+    const { size, name, transfer } = poolSettings(options, defaultSize);
     this.size = size;
     this.concurrency = size;
     this.#spawn = spawn;
-    this.#name = options.name ?? 'worker';
-    this.#transfer = options.transfer ?? true;
+    this.#name = name;
+    this.#transfer = transfer;
   }
 
   execute(job: Job, context: JobContext): Promise<unknown> {
@@ -186,8 +166,8 @@ class Pool implements PoolExecutor {
     };
     const worker = this.#spawn(name, died);
     const api = wrap<WorkerApi>(worker.endpoint);
-    // Read `run` once: every property read on a Comlink proxy makes a new proxy.
-    const created: Slot = { name, worker, run: api.run, current: undefined, dead: false };
+    // Read `run` and `abort` once: every property read on a Comlink proxy makes a new proxy.
+    const created: Slot = { name, worker, run: api.run, abort: api.abort, current: undefined, dead: false };
     slot = created;
     this.#slots.add(created);
     // Comlink passes over the notices, which carry no call's `id`.
@@ -218,13 +198,20 @@ class Pool implements PoolExecutor {
 
   #post(slot: Slot, pending: Pending): void {
     const { job, context } = pending;
-    detach(pending); // once posted, it runs to its end: a cancelled run waits for it
+    detach(pending);
     slot.current = pending;
     slot.worker.busy(true);
+    const post = ++this.#posts;
+    // Once posted, it runs to its end, or until it stops as its `currentSignal()` asks.
+    const { signal } = context;
+    if (signal) {
+      pending.onAbort = () => void slot.abort(post, toEnvelope(signal.reason)).catch(() => {});
+      signal.addEventListener('abort', pending.onAbort, { once: true });
+    }
     let call: Promise<Outcome>;
     try {
       const inputs = packInputs(job);
-      const message: JobMessage = { task: job.task, version: job.version, key: job.key, args: job.args, inputs };
+      const message: JobMessage = { task: job.task, version: job.version, key: job.key, args: job.args, inputs, post };
       const movable = this.#transfer ? context.released : undefined;
       const buffers = transferables(inputs, movable);
       // Beyond the bytes packed for the trip, buffers of the inputs themselves: gone from here.
@@ -238,7 +225,7 @@ class Pool implements PoolExecutor {
       (outcome) => {
         if (slot.current !== pending) return; // the worker died or the pool closed meanwhile
         this.#release(slot);
-        if (!outcome.ok) pending.reject(fromEnvelope(outcome.thrown));
+        if (!outcome.ok) pending.reject(outcome.aborted ? stoppedEarly(pending) : fromEnvelope(outcome.thrown));
         else {
           let value: unknown;
           try {
@@ -261,6 +248,7 @@ class Pool implements PoolExecutor {
 
   /** The slot's job is settled: the worker is free for the next one. */
   #release(slot: Slot): void {
+    if (slot.current) detach(slot.current);
     slot.current = undefined;
     if (slot.dead) return;
     slot.worker.busy(false);
@@ -271,6 +259,7 @@ class Pool implements PoolExecutor {
   #died(slot: Slot, reason: unknown): void {
     if (slot.dead) return;
     const pending = slot.current;
+    if (pending) detach(pending);
     void this.#retire(slot, reason);
     if (pending && !pending.started && !pending.moved && pending.lostBy === undefined) {
       // Posted as the worker ended between jobs (a Web Worker's `close()` is learnt late), or
@@ -293,6 +282,7 @@ class Pool implements PoolExecutor {
     if (at >= 0) this.#idle.splice(at, 1);
     const pending = slot.current;
     slot.current = undefined;
+    if (pending) detach(pending);
     if (pending && reason === undefined) pending.reject(closed(pending));
     return slot.worker.terminate().catch(() => {});
   }

@@ -17,6 +17,8 @@ export type Packed = { readonly value: unknown } | { readonly bytes: Uint8Array 
 /** A job as posted to a worker: its inputs {@link Packed}. */
 export interface JobMessage extends Omit<Job, 'inputs'> {
   readonly inputs: readonly Packed[];
+  /** Numbers the pool's posts, so that {@link WorkerApi.abort} reaches this job and no later one. */
+  readonly post: number;
 }
 
 /**
@@ -55,8 +57,13 @@ export type ThrownEnvelope =
       readonly value: unknown;
     };
 
-/** How a job ended in a worker: its value, {@link Packed}, or what it threw. */
-export type Outcome = ({ readonly ok: true } & Packed) | { readonly ok: false; readonly thrown: ThrownEnvelope };
+/**
+ * How a job ended in a worker: its value, {@link Packed}, or what it threw; `aborted` when it threw
+ * after {@link WorkerApi.abort} the reason given (see `isAbortOf`).
+ */
+export type Outcome =
+  | ({ readonly ok: true } & Packed)
+  | { readonly ok: false; readonly thrown: ThrownEnvelope; readonly aborted?: boolean };
 
 /** What a worker exposes to its pool. */
 export interface WorkerApi {
@@ -74,6 +81,11 @@ export interface WorkerApi {
    * @param transfer - move the result's buffers to the caller instead of copying them
    */
   run(job: JobMessage, transfer: boolean): Promise<Outcome>;
+  /**
+   * Fires the `currentSignal()` of the job posted as `post`, with `reason`, if the worker is still
+   * running it: its run was cancelled.
+   */
+  abort(post: number, reason: ThrownEnvelope): void;
 }
 
 /**

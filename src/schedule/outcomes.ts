@@ -1,4 +1,5 @@
 import { AbortError } from '../errors.js';
+import { isAbortOf } from '../signal.js';
 
 /** What a read gives for a value that is not stored. */
 export const MISSING: unique symbol = Symbol('missing');
@@ -16,11 +17,12 @@ export const FOUND: unique symbol = Symbol('found');
 export const STOPPED: unique symbol = Symbol('stopped');
 
 /**
- * Whether what a computation threw means it was stopped rather than failed: {@link STOPPED}, or an
- * executor's {@link AbortError} (a queued job rejected) while the run's signal is aborted.
+ * Whether what a computation threw means it was stopped rather than failed: {@link STOPPED}, or,
+ * once the run's signal has fired, an executor's {@link AbortError} (a queued job rejected), or the
+ * computation's own stop (it threw the signal's reason).
  */
 export function isStopped(cause: unknown, signal: AbortSignal | undefined): boolean {
-  return cause === STOPPED || (cause instanceof AbortError && signal?.aborted === true);
+  return cause === STOPPED || (cause instanceof AbortError && signal?.aborted === true) || isAbortOf(cause, signal);
 }
 
 /**

@@ -1,0 +1,141 @@
+// A computation's `currentSignal()`: it fires when the run computing it is cancelled, in process
+// and in a pool's worker, and a computation that stops with its reason is skipped, not failed.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  AbortError,
+  CheckpointError,
+  currentSignal,
+  memoryStore,
+  nodePool,
+  type RunEvent,
+  TaskFailedError,
+  task,
+} from 'checkpoint-tool';
+import { square, untilCancelled } from './fixtures/pool-tasks.js';
+
+/** Runs `run` with a signal that fires, with `reason`, once the instance has started. */
+async function cancelledOnceStarted(
+  run: (options: { signal: AbortSignal; onEvent: (event: RunEvent) => void }) => Promise<unknown>,
+  reason?: unknown,
+): Promise<{ error: unknown; events: string[]; workers: string[] }> {
+  const controller = new AbortController();
+  const events: string[] = [];
+  const workers: string[] = [];
+  const error = await run({
+    signal: controller.signal,
+    onEvent: (event) => {
+      events.push(`${event.type} ${event.instance.label}`);
+      if (event.type === 'started') {
+        workers.push(event.worker);
+        controller.abort(reason);
+      }
+    },
+  }).then(
+    (value) => assert.fail(`the run resolved with ${String(value)}`),
+    (thrown: unknown) => thrown,
+  );
+  return { error, events, workers };
+}
+
+test('in process, a computation waiting on its signal stops when the run is cancelled: skipped, nothing stored', {
+  timeout: 20_000,
+}, async () => {
+  const waits = task('signal-waits', (_x: number) => () => {
+    const signal = currentSignal();
+    return new Promise<number>((_, reject) => {
+      // Should the signal never fire, this fails rather than hang the tests.
+      const late = setTimeout(() => reject(new Error('the signal did not fire within 10 s')), 10_000);
+      const stop = () => {
+        clearTimeout(late);
+        reject(signal.reason);
+      };
+      // Aborted already (by a listener of the `started` event, say), it fires no more.
+      if (signal.aborted) stop();
+      signal.addEventListener('abort', stop, { once: true });
+    });
+  });
+  const store = memoryStore();
+  const reason = new Error('the page moved on');
+  const { error, events } = await cancelledOnceStarted((options) => waits(1).run({ store, ...options }), reason);
+  assert.ok(error instanceof AbortError, String(error));
+  assert.equal(error.cause, reason);
+  assert.deepEqual(events, ['planned signal-waits(1)', 'started signal-waits(1)', 'skipped signal-waits(1)']);
+  assert.deepEqual(await store.keys('signal-waits'), []);
+});
+
+test('a computation checking its signal between steps stops there; one throwing something else fails', {
+  timeout: 20_000,
+}, async () => {
+  let steps = 0;
+  const loops = task('signal-loops', (other: boolean) => async () => {
+    const signal = currentSignal();
+    for (;;) {
+      await new Promise((resolve) => setImmediate(resolve));
+      steps++;
+      if (other && signal.aborted) throw new Error('gave up');
+      signal.throwIfAborted();
+    }
+  });
+  const stopped = await cancelledOnceStarted((options) => loops(false).run({ store: memoryStore(), ...options }));
+  assert.ok(stopped.error instanceof AbortError, String(stopped.error));
+  assert.ok(steps >= 1);
+  // An error of its own, even once the signal fired, is a failure as ever.
+  const failed = await cancelledOnceStarted((options) => loops(true).run({ store: memoryStore(), ...options }));
+  assert.ok(failed.error instanceof TaskFailedError, String(failed.error));
+  assert.match(String((failed.error as Error).cause), /gave up/);
+});
+
+test('a run without a signal gives computations one that never fires', async () => {
+  const reads = task('signal-none', () => () => currentSignal().aborted);
+  assert.equal(await reads().run({ store: memoryStore() }), false);
+});
+
+test('currentSignal() outside a computation, or after its first await, throws saying where to call it', async () => {
+  assert.throws(() => currentSignal(), {
+    name: 'CheckpointError',
+    message: /currentSignal\(\) was called outside a computation, or after its first `await`/,
+  });
+  const late = task('signal-late', () => async () => {
+    await undefined;
+    return currentSignal().aborted;
+  });
+  await assert.rejects(late().run({ store: memoryStore() }), (error: unknown) => {
+    assert.ok(error instanceof TaskFailedError);
+    assert.ok(error.cause instanceof CheckpointError);
+    return true;
+  });
+});
+
+test('in a worker, the computation’s signal fires when the run is cancelled: skipped, and the worker serves on', {
+  timeout: 20_000,
+}, async () => {
+  const pool = nodePool(new URL('./fixtures/pool-tasks.js', import.meta.url), { size: 1 });
+  const store = memoryStore();
+  try {
+    const reason = new Error('the page moved on');
+    const { error, events, workers } = await cancelledOnceStarted(
+      (options) => untilCancelled('a').run({ executor: pool, store, ...options }),
+      reason,
+    );
+    assert.ok(error instanceof AbortError, String(error));
+    assert.equal(error.cause, reason);
+    assert.deepEqual(events, [
+      'planned pool.untilCancelled("a")',
+      'started pool.untilCancelled("a")',
+      'skipped pool.untilCancelled("a")',
+    ]);
+    assert.deepEqual(await store.keys('pool.untilCancelled'), []);
+    // The same worker takes the next job: it was not stopped to stop the computation.
+    const next: string[] = [];
+    const value = await square(3).run({
+      executor: pool,
+      store,
+      onEvent: (event) => event.type === 'started' && next.push(event.worker),
+    });
+    assert.equal(value.value, 9);
+    assert.deepEqual(next, workers);
+  } finally {
+    await pool.close();
+  }
+});
