@@ -1,5 +1,6 @@
 import { CheckpointError, CycleError, TaskDefinitionError, TaskFailedError } from './errors.js';
 import type { Instance } from './instance.js';
+import { replacedCount } from './registry.js';
 
 /**
  * The dependency graph of one run: every instance reachable from the root exactly once (shared
@@ -80,6 +81,11 @@ function numbered(root: Instance<unknown>, mark: number): Graph {
       const replaced = instance.task.replaced;
       if (replaced !== undefined) throw new TaskDefinitionError(replaced);
       dependencies = instance.computation().dependencies;
+      // A dependency made from a declaration replaced since: its dependent's factory, called
+      // again, may make it from the new declaration (the same object then serves every graph).
+      if (replacedCount() !== 0 && dependencies.some((dependency) => dependency.task.replaced !== undefined)) {
+        dependencies = instance.resolveAgain().dependencies;
+      }
     } catch (error) {
       failures ??= new Map();
       failures.set(instance, new TaskFailedError(instance.task.id, instance.args, instance.label, error));

@@ -95,6 +95,21 @@ export class Instance<T> {
   }
 
   /**
+   * @internal Calls the factory again, for a computation that required an instance of a replaced
+   * declaration: the factory may now make it from the new declaration (a REPL's `fit` assigned
+   * again). Keeps the earlier computation when the factory throws, so the run fails at the
+   * replaced instance, with the reason.
+   */
+  resolveAgain(): Computation<unknown> {
+    try {
+      this.#computation = this.task.resolve(this);
+    } catch {
+      // The earlier computation stands.
+    }
+    return this.computation();
+  }
+
+  /**
    * Computes this instance's value: builds its graph, reuses what is cached and fresh, computes
    * the rest as parallel as allowed and stores every result.
    */

@@ -31,6 +31,8 @@ interface Holder {
  * Windows, so they are one place here too.
  */
 const holders = new Map<string, Holder>();
+/** How many declarations this thread has seen replaced. */
+let replacements = 0;
 
 /**
  * Registers a task under its id, and returns its registration. One declaration holds a folder at a
@@ -47,7 +49,10 @@ export function register(task: RegisteredTask): Registration {
     holder.task = task;
     return holder.registration;
   }
-  if (holder) holder.registration.replaced = replacement(holder.task.id, task.id);
+  if (holder) {
+    holder.registration.replaced = replacement(holder.task.id, task.id);
+    replacements++;
+  }
   const registration: Registration = {};
   holders.set(folded, { task, registration });
   return registration;
@@ -66,6 +71,14 @@ function replacement(earlier: string, later: string): string {
 export function lookup(id: string): RegisteredTask | undefined {
   const task = holders.get(id.toLowerCase())?.task;
   return task?.id === id ? task : undefined;
+}
+
+/**
+ * How many declarations this thread has seen replaced: while none has, no instance can require
+ * one, and a graph build need not look.
+ */
+export function replacedCount(): number {
+  return replacements;
 }
 
 /** How many task folders this thread has registered. */
