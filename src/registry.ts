@@ -24,6 +24,11 @@ export interface Registration {
 interface Holder {
   task: RegisteredTask;
   readonly registration: Registration;
+  /**
+   * Whether this declaration replaced a different one: which of the two a job from another thread
+   * means is then unknown, since that thread may have loaded them in the other order.
+   */
+  readonly replacing: boolean;
 }
 
 /**
@@ -54,7 +59,7 @@ export function register(task: RegisteredTask): Registration {
     replacements++;
   }
   const registration: Registration = {};
-  holders.set(folded, { task, registration });
+  holders.set(folded, { task, registration, replacing: holder !== undefined });
   return registration;
 }
 
@@ -71,6 +76,11 @@ function replacement(earlier: string, later: string): string {
 export function lookup(id: string): RegisteredTask | undefined {
   const task = holders.get(id.toLowerCase())?.task;
   return task?.id === id ? task : undefined;
+}
+
+/** Whether the task registered under an id replaced a different declaration of it (or of its id in another case). */
+export function replacedAnother(id: string): boolean {
+  return holders.get(id.toLowerCase())?.replacing === true;
 }
 
 /**

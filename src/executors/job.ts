@@ -1,6 +1,6 @@
 import { TaskDefinitionError } from '../errors.js';
 import type { Instance } from '../instance.js';
-import { lookup, registeredCount } from '../registry.js';
+import { lookup, registeredCount, replacedAnother } from '../registry.js';
 import type { Job } from './types.js';
 
 /**
@@ -24,6 +24,13 @@ function find(job: Job): Instance<unknown> {
         : '';
     throw new TaskDefinitionError(
       `Task \`${job.task}\` is not defined here: the module that defines it was not loaded in this thread${none}`,
+    );
+  }
+  // A worker loads its modules once: a task declared twice there is two tasks given one name, and
+  // the thread that planned the job may hold the other one.
+  if (replacedAnother(job.task)) {
+    throw new TaskDefinitionError(
+      `Task \`${job.task}\` was declared more than once in this thread, differently (two modules giving one name to two tasks, say): which declaration the run means is unknown here, since the thread that planned it may have loaded them in another order; give each task a name or namespace of its own`,
     );
   }
   if (task.version !== job.version) {
