@@ -41,27 +41,21 @@ async function cancelledOnceStarted(
 test('in process, a computation waiting on its signal stops when the run is cancelled: skipped, nothing stored', {
   timeout: 20_000,
 }, async () => {
-  const waits = task('signal-waits', (_x: number) => () => {
-    const signal = currentSignal();
-    return new Promise<number>((_, reject) => {
-      // Should the signal never fire, this fails rather than hang the tests.
-      const late = setTimeout(() => reject(new Error('the signal did not fire within 10 s')), 10_000);
-      const stop = () => {
-        clearTimeout(late);
-        reject(signal.reason);
-      };
-      // Aborted already (by a listener of the `started` event, say), it fires no more.
-      if (signal.aborted) stop();
-      signal.addEventListener('abort', stop, { once: true });
-    });
-  });
+  // The pool tests' task, here in process.
   const store = memoryStore();
   const reason = new Error('the page moved on');
-  const { error, events } = await cancelledOnceStarted((options) => waits(1).run({ store, ...options }), reason);
+  const { error, events } = await cancelledOnceStarted(
+    (options) => untilCancelled('main').run({ store, ...options }),
+    reason,
+  );
   assert.ok(error instanceof AbortError, String(error));
   assert.equal(error.cause, reason);
-  assert.deepEqual(events, ['planned signal-waits(1)', 'started signal-waits(1)', 'skipped signal-waits(1)']);
-  assert.deepEqual(await store.keys('signal-waits'), []);
+  assert.deepEqual(events, [
+    'planned pool.untilCancelled("main")',
+    'started pool.untilCancelled("main")',
+    'skipped pool.untilCancelled("main")',
+  ]);
+  assert.deepEqual(await store.keys('pool.untilCancelled'), []);
 });
 
 test('a computation checking its signal between steps stops there; one throwing something else fails', {
