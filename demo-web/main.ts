@@ -78,7 +78,8 @@ function executor() {
 }
 
 // Requests are chained: an action (clearing) always happens, in order; only the latest request
-// runs, and a new request cancels the run in progress (its running computations finish).
+// runs, and a new request cancels the run in progress (its running computations stop in their
+// delay: see tasks.ts).
 let chain = Promise.resolve();
 let latest = 0;
 let controller: AbortController | undefined;

@@ -1,9 +1,10 @@
 /**
  * The demo's task, loaded both by the page (to build the graph) and by every Web Worker (to run
- * the computations). Nothing here knows where it runs.
+ * the computations). Nothing here knows where it runs. Each computation passes its
+ * `currentSignal()` to `work` before its first `await`, as it must be.
  * @module
  */
-import { type Compute, requires, task } from 'checkpoint-tool/browser';
+import { type Compute, currentSignal, requires, task } from 'checkpoint-tool/browser';
 
 /** Settings the page sends to each worker; they change how long a task takes, never its value. */
 export interface DemoSettings {
@@ -30,9 +31,24 @@ export function isSettings(message: unknown): message is DemoSettings {
 
 // The settings are read when a computation runs, so they are not part of any instance's arguments:
 // moving the slider makes the next computations slower or faster but never invalidates a cached
-// result, and breaking an instance only matters once it is cleared and computed again.
-async function work(n: number, k: number): Promise<void> {
-  if (delay > 0) await new Promise<void>((resolve) => setTimeout(resolve, delay));
+// result, and breaking an instance only matters once it is cleared and computed again. The delay
+// ends early, rejecting with the signal's reason, when the run is cancelled: the instance is then
+// skipped, not failed.
+async function work(n: number, k: number, signal: AbortSignal): Promise<void> {
+  if (delay > 0) {
+    await new Promise<void>((resolve, reject) => {
+      const stop = () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      };
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', stop);
+        resolve();
+      }, delay);
+      if (signal.aborted) stop();
+      else signal.addEventListener('abort', stop, { once: true });
+    });
+  }
   if (broken.has(`${n},${k}`)) throw new Error(`choose(${n}, ${k}) was broken on purpose, from the page`);
 }
 
@@ -44,13 +60,13 @@ async function work(n: number, k: number): Promise<void> {
 export const choose = task('choose', (n: number, k: number): Compute<bigint> => {
   if (!Number.isInteger(n) || !Number.isInteger(k) || k < 0 || k > n) {
     return async () => {
-      await work(n, k);
+      await work(n, k, currentSignal());
       throw new RangeError(`choose(n, k) needs whole numbers with 0 ≤ k ≤ n, got n = ${n} and k = ${k}`);
     };
   }
   if (k === 0 || k === n) {
     return async () => {
-      await work(n, k);
+      await work(n, k, currentSignal());
       return 1n;
     };
   }
@@ -58,7 +74,7 @@ export const choose = task('choose', (n: number, k: number): Compute<bigint> => 
     choose(n - 1, k - 1),
     choose(n - 1, k),
   )(async (a, b) => {
-    await work(n, k);
+    await work(n, k, currentSignal());
     return a + b;
   });
 });
