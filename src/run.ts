@@ -43,7 +43,10 @@ export interface RunOptions {
    * @default false
    */
   keepGoing?: boolean | undefined;
-  /** Cancels the run: no new computation starts; those running finish and are stored. */
+  /**
+   * Cancels the run: no new computation starts, and those running see it through their
+   * `currentSignal()`; those that stop with its reason are skipped, the others finish and are stored.
+   */
   signal?: AbortSignal | undefined;
 }
 
