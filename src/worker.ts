@@ -12,7 +12,7 @@
  */
 import { type Endpoint, expose, transfer } from 'comlink';
 import { runJob } from './executors/job.js';
-import type { Outcome, Packed, ThrownEnvelope, WorkerApi } from './executors/protocol.js';
+import type { Outcome, Packed, WorkerApi } from './executors/protocol.js';
 import { fromEnvelope, pack, startedNotice, toEnvelope, transferables, unpackInputs } from './executors/wire.js';
 import { isAbortOf } from './signal.js';
 
@@ -39,9 +39,6 @@ export function serve(endpoint?: Endpoint): void {
   let holding: Promise<boolean> | boolean = false;
   // The job being computed: one at a time, as the pool posts them.
   let running: { readonly post: number; readonly controller: AbortController } | undefined;
-  // A job whose run was cancelled after it was posted but before it started (the worker was
-  // waiting for its lock): it does not start.
-  let cancelled: { readonly post: number; readonly reason: ThrownEnvelope } | undefined;
   const api: WorkerApi = {
     ready(lock) {
       const locks = globalThis.navigator?.locks;
@@ -59,7 +56,6 @@ export function serve(endpoint?: Endpoint): void {
     },
     async run(job, move): Promise<Outcome> {
       await holding;
-      if (cancelled?.post === job.post) return { ok: false, thrown: cancelled.reason, aborted: true };
       port.postMessage(startedNotice);
       const controller = new AbortController();
       running = { post: job.post, controller };
@@ -79,7 +75,6 @@ export function serve(endpoint?: Endpoint): void {
     },
     abort(post, reason) {
       if (running?.post === post) running.controller.abort(fromEnvelope(reason));
-      else cancelled = { post, reason };
     },
   };
   expose(api, port);

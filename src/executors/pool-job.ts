@@ -72,14 +72,12 @@ export function stopped(worker: string, pending: Pending, reason: unknown): Chec
   return new CheckpointError(`${what}: ${describeReason(reason)}`, { cause: reason });
 }
 
-/**
- * The error of a job that stopped in its worker as its `currentSignal()` asked, or that its worker
- * did not start, its run being cancelled by then.
- */
+/** The error of a job that stopped in its worker as its `currentSignal()` asked: its run was cancelled. */
 export function stoppedEarly(pending: Pending): AbortError {
-  const { job, context } = pending;
-  const how = pending.started ? 'was running, and it stopped' : 'had been posted to a worker, which did not start it';
-  return new AbortError(`The run was cancelled while ${jobLabel(job)} ${how}`, { cause: context.signal?.reason });
+  const { signal } = pending.context;
+  return new AbortError(`The run was cancelled while ${jobLabel(pending.job)} was running, and it stopped`, {
+    cause: signal?.reason,
+  });
 }
 
 /** The error of a job whose run was cancelled before the job was posted to a worker. */

@@ -82,9 +82,8 @@ export interface WorkerApi {
    */
   run(job: JobMessage, transfer: boolean): Promise<Outcome>;
   /**
-   * Fires the `currentSignal()` of the job posted as `post`, with `reason`, if the worker is
-   * running it, or keeps it from starting, if the worker has not started it yet (waiting for its
-   * lock): its run was cancelled.
+   * Fires the `currentSignal()` of the job posted as `post`, with `reason`, if the worker is still
+   * running it: its run was cancelled.
    */
   abort(post: number, reason: ThrownEnvelope): void;
 }
