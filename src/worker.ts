@@ -37,7 +37,8 @@ export function serve(endpoint?: Endpoint): void {
   // Jobs wait until the lock asked by `ready` is held: a job that ends the worker before then
   // would leave the pool nothing to watch.
   let holding: Promise<boolean> | boolean = false;
-  // The job being computed: one at a time, as the pool posts them.
+  let first = true;
+  // The job posted last, from its arrival (before it starts) to its end: one at a time.
   let running: { readonly post: number; readonly controller: AbortController } | undefined;
   const api: WorkerApi = {
     ready(lock) {
@@ -55,17 +56,27 @@ export function serve(endpoint?: Endpoint): void {
       return holding;
     },
     async run(job, move): Promise<Outcome> {
-      await holding;
-      port.postMessage(startedNotice);
+      // Running from now on for `abort`, which may come while the worker waits for its lock.
       const controller = new AbortController();
+      const { signal } = controller;
       running = { post: job.post, controller };
       let result: Packed;
       try {
+        await holding;
+        // The first job came while the worker loaded, and so may its abort, queued behind it: one
+        // task later, that abort has been heard.
+        if (first) {
+          first = false;
+          await new Promise((resolve) => setTimeout(resolve, 0));
+        }
+        // Its run was cancelled before it started: it never starts, as no new computation does then.
+        if (signal.aborted) return { ok: false, thrown: toEnvelope(signal.reason), aborted: true };
+        port.postMessage(startedNotice);
         const inputs = unpackInputs(job);
         // A result the cache cannot store fails here, as it would in the calling thread.
-        result = pack(await runJob({ ...job, inputs }, undefined, controller.signal));
+        result = pack(await runJob({ ...job, inputs }, undefined, signal));
       } catch (thrown) {
-        return { ok: false, thrown: toEnvelope(thrown), aborted: isAbortOf(thrown, controller.signal) };
+        return { ok: false, thrown: toEnvelope(thrown), aborted: isAbortOf(thrown, signal) };
       } finally {
         running = undefined;
       }

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import type { Executor } from 'checkpoint-tool';
 import type { BrowserContext, Page } from 'playwright-core';
 import { labSession, origin } from './lab-session.js';
 
@@ -122,6 +123,34 @@ describe('currentSignal() in Chromium', { timeout: 60_000 }, () => {
     assert.equal(seen[0]?.page.name, 'PageMovedOn');
     assert.equal(seen[0]?.page.detail, 'to /next');
     assert.deepEqual([seen[1]?.page.isDomException, seen[1]?.page.name, seen[1]?.page.code], [true, 'AbortError', 20]);
+    await context.close();
+  });
+
+  test('a run cancelled while its worker is still loading never starts the job posted to it', {
+    timeout: 20_000,
+  }, async () => {
+    const { context, page } = await openCancelLab();
+    const report = await page.evaluate(async () => {
+      const { checkpoint, tasks, pool } = window.cancelLab;
+      const controller = new AbortController();
+      // Cancelled as soon as the job is posted to the worker the pool is starting.
+      const executor: Executor = {
+        concurrency: 1,
+        execute(job, context) {
+          const result = pool.execute(job, context);
+          controller.abort(new Error('the page moved on'));
+          return result;
+        },
+      };
+      const store = checkpoint.idbStore({ dbName: 'cancel-loading' });
+      const events: string[] = [];
+      const error = await tasks
+        .held('held/loading')
+        .run({ executor, store, signal: controller.signal, onEvent: (event) => events.push(event.type) })
+        .then(String, (thrown: Error) => thrown.name);
+      return { error, events, stored: await store.keys('held') };
+    });
+    assert.deepEqual(report, { error: 'AbortError', events: ['planned', 'skipped'], stored: [] });
     await context.close();
   });
 });

@@ -72,12 +72,14 @@ export function stopped(worker: string, pending: Pending, reason: unknown): Chec
   return new CheckpointError(`${what}: ${describeReason(reason)}`, { cause: reason });
 }
 
-/** The error of a job that stopped in its worker as its `currentSignal()` asked: its run was cancelled. */
+/**
+ * The error of a job that stopped in its worker as its `currentSignal()` asked, or that its worker
+ * never started, having learnt first that its run was cancelled.
+ */
 export function stoppedEarly(pending: Pending): AbortError {
-  const { signal } = pending.context;
-  return new AbortError(`The run was cancelled while ${jobLabel(pending.job)} was running, and it stopped`, {
-    cause: signal?.reason,
-  });
+  const { job, context, started } = pending;
+  const what = started ? `while ${jobLabel(job)} was running, and it stopped` : `before ${jobLabel(job)} started`;
+  return new AbortError(`The run was cancelled ${what}`, { cause: context.signal?.reason });
 }
 
 /** The error of a job whose run was cancelled before the job was posted to a worker. */

@@ -59,7 +59,8 @@ export type ThrownEnvelope =
 
 /**
  * How a job ended in a worker: its value, {@link Packed}, or what it threw; `aborted` when it threw
- * after {@link WorkerApi.abort} the reason given (see `isAbortOf`).
+ * after {@link WorkerApi.abort} the reason given (see `isAbortOf`), or was never started, its
+ * abort having come first (`thrown` is then the reason).
  */
 export type Outcome =
   | ({ readonly ok: true } & Packed)
