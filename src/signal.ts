@@ -1,9 +1,10 @@
 import { CheckpointError } from './errors.js';
 
-/** The signal of the computation whose synchronous part is running, if one is. */
-let current: AbortSignal | undefined;
-/** The signal of computations whose run cannot be cancelled: it never fires. */
-const never: AbortSignal = new AbortController().signal;
+/**
+ * The signal of the computation whose synchronous part is running, if one is; `null` for one whose
+ * run cannot be cancelled.
+ */
+let current: AbortSignal | null | undefined;
 
 /**
  * The `AbortSignal` of the computation being called: it fires when the run computing it is
@@ -30,21 +31,23 @@ export function currentSignal(): AbortSignal {
       'currentSignal() was called outside a computation, or after its first `await`: call it as the computation starts, as in `async () => { const signal = currentSignal(); ... }`',
     );
   }
-  return current;
+  // A new one each time, never fired: one shared by every such computation of the process would
+  // keep each listener they leave on it (`{ once: true }` ones included) for as long as it lives.
+  return current ?? new AbortController().signal;
 }
 
 /**
- * Makes `signal` (or, without one, a signal that never fires) the current one while a computation
- * is called; returns the one to restore after.
+ * Makes `signal` the current one while a computation is called (without one, `currentSignal()`
+ * gives a signal that never fires); returns the one to restore after.
  */
-export function enterComputation(signal: AbortSignal | undefined): AbortSignal | undefined {
+export function enterComputation(signal: AbortSignal | undefined): AbortSignal | null | undefined {
   const outer = current;
-  current = signal ?? never;
+  current = signal ?? null;
   return outer;
 }
 
 /** Restores the current signal of before {@link enterComputation}. */
-export function leaveComputation(outer: AbortSignal | undefined): void {
+export function leaveComputation(outer: AbortSignal | null | undefined): void {
   current = outer;
 }
 

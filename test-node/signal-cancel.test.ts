@@ -1,8 +1,9 @@
 // Cancelling as a reactive app does, all the time: before a pool's worker has loaded, during
 // planning, and many times over on one pool and one signal.
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { test } from 'node:test';
-import { AbortError, type Executor, memoryStore, nodePool } from 'checkpoint-tool';
+import { AbortError, currentSignal, type Executor, memoryStore, nodePool, task } from 'checkpoint-tool';
 import { square, untilCancelled } from './fixtures/pool-tasks.js';
 import { recorder } from './helpers.js';
 
@@ -48,4 +49,22 @@ test('a run cancelled while its worker is still loading never starts the job pos
       await pool.close();
     }
   }
+});
+
+test('in runs without a signal, each computation gets a signal of its own: the listeners others left on theirs do not pile up', async () => {
+  const signals: AbortSignal[] = [];
+  // Races its work with its signal, the usual way; the listener stays once it has finished.
+  const races = task('signal-races', (i: number) => () => {
+    const signal = currentSignal();
+    signals.push(signal);
+    return new Promise<number>((resolve, reject) => {
+      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      setImmediate(() => resolve(i));
+    });
+  });
+  for (let i = 0; i < 20; i++) await races(i).run({ store: memoryStore() });
+  assert.equal(signals.length, 20);
+  assert.equal(new Set(signals).size, 20);
+  assert.ok(signals.every((signal) => !signal.aborted));
+  assert.equal(getEventListeners(signals[19] as AbortSignal, 'abort').length, 1);
 });
