@@ -35,6 +35,30 @@ export async function plan(graph: Graph, store: Store, concurrency = 64): Promis
 }
 
 /**
+ * {@link plan}, unless `signal` fires first: then at once a plan where nothing is fresh, which the
+ * run, cancelled, skips whole. Reads already asked of the store end unwatched; none is asked when
+ * the signal fired before.
+ */
+export async function planUnlessCancelled(graph: Graph, store: Store, signal: AbortSignal | undefined): Promise<Plan> {
+  const nothing = (): Plan => ({ fresh: graph.nodes.map(() => undefined) });
+  if (!signal) return plan(graph, store);
+  if (signal.aborted) return nothing();
+  const planning = plan(graph, store);
+  let cancelled!: () => void;
+  const stop = new Promise<Plan>((resolve) => {
+    cancelled = () => resolve(nothing());
+  });
+  signal.addEventListener('abort', cancelled, { once: true });
+  try {
+    return await Promise.race([planning, stop]);
+  } finally {
+    signal.removeEventListener('abort', cancelled);
+    // Failing after the run gave up on it, a read concerns nobody.
+    planning.catch(() => {});
+  }
+}
+
+/**
  * The invalidation rule for one entry: computed under the task's current version, from exactly
  * the given current stamps of its inputs (`undefined` for an input that is not fresh).
  */

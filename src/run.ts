@@ -5,7 +5,7 @@ import type { Executor } from './executors/types.js';
 import { buildGraph, isBuildingGraph } from './graph.js';
 import { Instance, type TaskDefinition } from './instance.js';
 import { checkOptionNames, shown } from './options.js';
-import { plan } from './plan.js';
+import { planUnlessCancelled } from './plan.js';
 import { getDefaultStore } from './platform.js';
 import { Computation, NONE } from './requires.js';
 import { execute } from './schedule/execute.js';
@@ -156,7 +156,7 @@ export async function run(root: Instance<unknown>, given?: RunOptions): Promise<
   sharedInProcess ??= inProcess();
   return execute({
     graph,
-    plan: await plan(graph, store),
+    plan: await planUnlessCancelled(graph, store, options.signal),
     store,
     executor: options.executor ?? sharedInProcess,
     keepGoing: options.keepGoing ?? false,

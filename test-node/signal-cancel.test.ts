@@ -3,9 +3,18 @@
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { test } from 'node:test';
-import { AbortError, currentSignal, type Executor, memoryStore, nodePool, task } from 'checkpoint-tool';
+import {
+  AbortError,
+  currentSignal,
+  type Executor,
+  memoryStore,
+  nodePool,
+  requires,
+  type Store,
+  task,
+} from 'checkpoint-tool';
 import { square, untilCancelled } from './fixtures/pool-tasks.js';
-import { recorder } from './helpers.js';
+import { deferred, recorder } from './helpers.js';
 
 const tasksModule = new URL('./fixtures/pool-tasks.ts', import.meta.url);
 
@@ -67,4 +76,57 @@ test('in runs without a signal, each computation gets a signal of its own: the l
   assert.equal(new Set(signals).size, 20);
   assert.ok(signals.every((signal) => !signal.aborted));
   assert.equal(getEventListeners(signals[19] as AbortSignal, 'abort').length, 1);
+});
+
+/** A memory store whose metadata reads wait until `open()` (a blocked IndexedDB, a slow network disk); counts them. */
+function stalledStore() {
+  const inner = memoryStore();
+  const { promise: gate, resolve: open } = deferred();
+  const reads = { count: 0 };
+  const store: Store = {
+    ...inner,
+    async readMeta(folder, key) {
+      reads.count++;
+      await gate;
+      return inner.readMeta(folder, key);
+    },
+    readMetas: undefined,
+  };
+  return { store, open, reads };
+}
+
+const planLeaf = task('signal-plan-leaf', (i: number) => () => i);
+const planSum = task('signal-plan-sum', (n: number) =>
+  requires(...Array.from({ length: n }, (_, i) => planLeaf(i)))((...values) => values.reduce((a, b) => a + b, 0)),
+);
+
+test('a run cancelled while it plans rejects at once, without waiting for its store’s reads: all planned, then skipped', async () => {
+  const { store, open, reads } = stalledStore();
+  const controller = new AbortController();
+  const events = recorder();
+  const running = planSum(3).run({ store, signal: controller.signal, onEvent: events.onEvent });
+  while (reads.count === 0) await new Promise((resolve) => setImmediate(resolve));
+  controller.abort(new Error('the input changed'));
+  await assert.rejects(
+    running,
+    (error: unknown) => error instanceof AbortError && error.cause === controller.signal.reason,
+  );
+  const labels = ['signal-plan-leaf(0)', 'signal-plan-leaf(1)', 'signal-plan-leaf(2)', 'signal-plan-sum(3)'];
+  assert.deepEqual(events.labels('planned').sort(), labels);
+  assert.deepEqual(events.labels('skipped').sort(), labels);
+  assert.equal(events.events.length, 8);
+  open();
+});
+
+test('a run whose signal fired before it was called reads nothing from its store', async () => {
+  const { store, open, reads } = stalledStore();
+  const events = recorder();
+  const reason = new Error('gone already');
+  await assert.rejects(
+    planSum(2).run({ store, signal: AbortSignal.abort(reason), onEvent: events.onEvent }),
+    (error: unknown) => error instanceof AbortError && error.cause === reason,
+  );
+  assert.equal(reads.count, 0);
+  assert.deepEqual(events.labels('skipped').length, 3);
+  open();
 });
