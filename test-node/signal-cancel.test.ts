@@ -13,6 +13,7 @@ import {
   type Store,
   task,
 } from 'checkpoint-tool';
+import { announced } from './fixtures/cancel-tasks.js';
 import { square, untilCancelled } from './fixtures/pool-tasks.js';
 import { deferred, recorder } from './helpers.js';
 
@@ -129,4 +130,36 @@ test('a run whose signal fired before it was called reads nothing from its store
   assert.equal(reads.count, 0);
   assert.deepEqual(events.labels('skipped').length, 3);
   open();
+});
+
+test('an abort sent as a job finishes never reaches the next job of its worker', { timeout: 30_000 }, async () => {
+  const pool = nodePool(new URL('./fixtures/cancel-tasks.ts', import.meta.url), { size: 1 });
+  const channel = `announced-${process.pid}-${Math.random()}`;
+  // Each job of a cancelled run says it is finishing: its run is cancelled then, as its answer
+  // travels back, while the next job (of a run nobody cancels) waits for the worker.
+  const finishing = new BroadcastChannel(channel);
+  const controllers = new Map<number, AbortController>();
+  finishing.onmessage = (event: MessageEvent<number>) => controllers.get(event.data)?.abort();
+  const outcomes = { cancelled: 0, finished: 0 };
+  try {
+    for (let i = 1; i <= 100; i++) {
+      const controller = new AbortController();
+      controllers.set(i, controller);
+      const store = memoryStore();
+      const cancelled = announced(channel, i, i % 3).run({ executor: pool, store, signal: controller.signal });
+      const next = announced(channel, -i, 1 + (i % 3)).run({ executor: pool, store });
+      await cancelled.then(
+        () => outcomes.finished++,
+        (error: unknown) => {
+          assert.ok(error instanceof AbortError, String(error));
+          outcomes.cancelled++;
+        },
+      );
+      assert.deepEqual(await next, { i: -i, aborted: false });
+    }
+  } finally {
+    finishing.close();
+    await pool.close();
+  }
+  assert.equal(outcomes.cancelled + outcomes.finished, 100);
 });
