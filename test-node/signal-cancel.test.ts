@@ -14,7 +14,7 @@ import {
   task,
 } from 'checkpoint-tool';
 import { announced } from './fixtures/cancel-tasks.js';
-import { square, untilCancelled } from './fixtures/pool-tasks.js';
+import { square, sumOfSquares, untilCancelled } from './fixtures/pool-tasks.js';
 import { deferred, recorder } from './helpers.js';
 
 const tasksModule = new URL('./fixtures/pool-tasks.ts', import.meta.url);
@@ -162,4 +162,21 @@ test('an abort sent as a job finishes never reaches the next job of its worker',
     await pool.close();
   }
   assert.equal(outcomes.cancelled + outcomes.finished, 100);
+});
+
+test('a signal shared by many runs on a pool keeps no listener of their jobs, queued or posted', {
+  timeout: 30_000,
+}, async () => {
+  const pool = nodePool(tasksModule, { size: 2 });
+  const lifetime = new AbortController();
+  try {
+    // Six jobs a run on two workers: four wait in the pool's queue at first.
+    for (let i = 0; i < 200; i++) {
+      const value = await sumOfSquares(5).run({ executor: pool, store: memoryStore(), signal: lifetime.signal });
+      assert.equal(value.value, 55);
+    }
+    assert.equal(getEventListeners(lifetime.signal, 'abort').length, 0);
+  } finally {
+    await pool.close();
+  }
 });
