@@ -53,9 +53,13 @@ export function leaveComputation(outer: AbortSignal | null | undefined): void {
 
 /**
  * Whether what a computation threw means that it stopped as its signal asked: the signal fired,
- * and it threw the signal's reason, as `fetch` and `signal.throwIfAborted()` do. Not any error
- * named `AbortError`: a computation's own aborted request is a failure like another.
+ * and it threw the signal's reason, as `fetch` and `signal.throwIfAborted()` do, or an error
+ * whose `cause` is that reason, as Node's own APIs do (`timers/promises`, `events.once`,
+ * `fs/promises`: their `AbortError`). Not any error named `AbortError`: a computation's own
+ * aborted request is a failure like another.
  */
 export function isAbortOf(thrown: unknown, signal: AbortSignal | undefined): boolean {
-  return signal?.aborted === true && thrown === signal.reason;
+  if (signal?.aborted !== true) return false;
+  const { reason } = signal;
+  return thrown === reason || (thrown instanceof Error && Object.hasOwn(thrown, 'cause') && thrown.cause === reason);
 }

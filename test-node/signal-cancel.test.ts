@@ -1,8 +1,9 @@
 // Cancelling as a reactive app does, all the time: before a pool's worker has loaded, during
 // planning, and many times over on one pool and one signal.
 import assert from 'node:assert/strict';
-import { getEventListeners } from 'node:events';
+import { EventEmitter, getEventListeners, once } from 'node:events';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   AbortError,
   currentSignal,
@@ -13,7 +14,7 @@ import {
   type Store,
   task,
 } from 'checkpoint-tool';
-import { announced } from './fixtures/cancel-tasks.js';
+import { announced, sleeps } from './fixtures/cancel-tasks.js';
 import { square, sumOfSquares, untilCancelled } from './fixtures/pool-tasks.js';
 import { deferred, recorder } from './helpers.js';
 
@@ -176,6 +177,47 @@ test('a signal shared by many runs on a pool keeps no listener of their jobs, qu
       assert.equal(value.value, 55);
     }
     assert.equal(getEventListeners(lifetime.signal, 'abort').length, 0);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a computation stopped by a Node API given its signal (an AbortError of Node’s, the reason as its cause) is skipped, not failed', {
+  timeout: 20_000,
+}, async () => {
+  const waits = task('signal-node-apis', (api: string) => async () => {
+    const signal = currentSignal();
+    if (api === 'events.once') await once(new EventEmitter(), 'never', { signal });
+    else await sleep(10_000, undefined, { signal });
+    return api;
+  });
+  const pool = nodePool(new URL('./fixtures/cancel-tasks.ts', import.meta.url), { size: 1 });
+  try {
+    const runs = [
+      { instance: waits('timers/promises'), executor: undefined },
+      { instance: waits('events.once'), executor: undefined },
+      { instance: sleeps(10_000), executor: pool },
+    ];
+    for (const { instance, executor } of runs) {
+      const store = memoryStore();
+      const controller = new AbortController();
+      const events = recorder();
+      const running = instance.run({
+        store,
+        executor,
+        signal: controller.signal,
+        onEvent: (event) => {
+          events.onEvent(event);
+          if (event.type === 'started') setImmediate(() => controller.abort(new Error('the input changed')));
+        },
+      });
+      await assert.rejects(running, (error: unknown) => {
+        assert.ok(error instanceof AbortError, `${instance.label}: ${error}`);
+        return true;
+      });
+      assert.deepEqual(events.labels('skipped'), [instance.label]);
+      assert.deepEqual(await store.keys(instance.task.id), []);
+    }
   } finally {
     await pool.close();
   }
