@@ -39,10 +39,12 @@ export class Computation<R> {
    */
   compute(values: readonly unknown[], signal?: AbortSignal): R | PromiseLike<R> {
     const outer = enterComputation(signal);
+    let result: R | PromiseLike<R> | undefined;
     try {
-      return this.#call(values);
+      result = this.#call(values);
+      return result;
     } finally {
-      leaveComputation(outer);
+      leaveComputation(outer, result);
     }
   }
 

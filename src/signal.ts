@@ -1,10 +1,20 @@
 import { CheckpointError } from './errors.js';
+import { isThenable } from './schedule/outcomes.js';
 
 /**
- * The signal of the computation whose synchronous part is running, if one is; `null` for one whose
- * run cannot be cancelled.
+ * The signal of the run whose computation's synchronous part is running, if one is; `null` for a
+ * run that cannot be cancelled.
  */
 let current: AbortSignal | null | undefined;
+/** What `currentSignal()` gave that computation, once it asked. */
+let given: AbortController | undefined;
+/**
+ * The computations' own controllers that follow each run's signal: one listener on the run's
+ * signal aborts them all, rather than one listener per computation on a signal the user may keep
+ * for many runs (Node warns past 10, and what a computation leaves on its signal, as `fetch` does,
+ * would pile up there). Each leaves its set once its computation has ended.
+ */
+const followers = new WeakMap<AbortSignal, Set<AbortController>>();
 
 /**
  * The `AbortSignal` of the computation being called: it fires when the run computing it is
@@ -31,35 +41,65 @@ export function currentSignal(): AbortSignal {
       'currentSignal() was called outside a computation, or after its first `await`: call it as the computation starts, as in `async () => { const signal = currentSignal(); ... }`',
     );
   }
-  // A new one each time, never fired: one shared by every such computation of the process would
-  // keep each listener they leave on it (`{ once: true }` ones included) for as long as it lives.
-  return current ?? new AbortController().signal;
+  given ??= follow(current);
+  return given.signal;
 }
 
 /**
- * Makes `signal` the current one while a computation is called (without one, `currentSignal()`
- * gives a signal that never fires); returns the one to restore after.
+ * A computation's own controller, aborted with the run's signal. Without one, it never fires: a
+ * new one for each computation, as one shared by the process would keep every listener they leave.
+ */
+function follow(source: AbortSignal | null): AbortController {
+  const controller = new AbortController();
+  if (source === null) return controller;
+  if (source.aborted) {
+    controller.abort(source.reason);
+    return controller;
+  }
+  let set = followers.get(source);
+  if (!set) {
+    const created = new Set<AbortController>();
+    followers.set(source, created);
+    source.addEventListener(
+      'abort',
+      () => {
+        followers.delete(source);
+        for (const follower of created) follower.abort(source.reason);
+      },
+      { once: true },
+    );
+    set = created;
+  }
+  set.add(controller);
+  return controller;
+}
+
+/**
+ * Makes `signal` the run's signal of the computation about to be called (without one,
+ * `currentSignal()` gives a signal that never fires); returns the one to restore after.
  */
 export function enterComputation(signal: AbortSignal | undefined): AbortSignal | null | undefined {
   const outer = current;
   current = signal ?? null;
+  given = undefined;
   return outer;
 }
 
-/** Restores the current signal of before {@link enterComputation}. */
-export function leaveComputation(outer: AbortSignal | null | undefined): void {
-  current = outer;
-}
-
 /**
- * Whether what a computation threw means that it stopped as its signal asked: the signal fired,
- * and it threw the signal's reason, as `fetch` and `signal.throwIfAborted()` do, or an error
- * whose `cause` is that reason, as Node's own APIs do (`timers/promises`, `events.once`,
- * `fs/promises`: their `AbortError`). Not any error named `AbortError`: a computation's own
- * aborted request is a failure like another.
+ * Restores the run's signal of before {@link enterComputation}, once the computation has returned
+ * `result`: the controller `currentSignal()` gave it stops following the run's signal when the
+ * computation has ended (at once, or when `result` settles).
  */
-export function isAbortOf(thrown: unknown, signal: AbortSignal | undefined): boolean {
-  if (signal?.aborted !== true) return false;
-  const { reason } = signal;
-  return thrown === reason || (thrown instanceof Error && Object.hasOwn(thrown, 'cause') && thrown.cause === reason);
+export function leaveComputation(outer: AbortSignal | null | undefined, result: unknown): void {
+  const controller = given;
+  const source = current;
+  current = outer;
+  given = undefined;
+  const set = controller && source ? followers.get(source) : undefined;
+  if (!set || !controller) return;
+  const leave = () => {
+    set.delete(controller);
+  };
+  if (isThenable(result)) Promise.resolve(result).then(leave, leave);
+  else leave();
 }

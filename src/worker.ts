@@ -14,7 +14,7 @@ import { type Endpoint, expose, transfer } from 'comlink';
 import { runJob } from './executors/job.js';
 import type { Outcome, Packed, WorkerApi } from './executors/protocol.js';
 import { fromEnvelope, pack, startedNotice, toEnvelope, transferables, unpackInputs } from './executors/wire.js';
-import { isAbortOf } from './signal.js';
+import { isAbortOf } from './schedule/outcomes.js';
 
 export type { Endpoint } from 'comlink';
 

@@ -1,6 +1,7 @@
 // A computation's `currentSignal()`: it fires when the run computing it is cancelled, in process
 // and in a pool's worker, and a computation that stops with its reason is skipped, not failed.
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { test } from 'node:test';
 import {
   AbortError,
@@ -9,6 +10,7 @@ import {
   memoryStore,
   nodePool,
   type RunEvent,
+  requires,
   TaskFailedError,
   task,
 } from 'checkpoint-tool';
@@ -132,4 +134,37 @@ test('in a worker, the computation’s signal fires when the run is cancelled: s
   } finally {
     await pool.close();
   }
+});
+
+test('computations get signals of their own that follow the run’s: the run’s signal keeps one listener of theirs, and none after', async () => {
+  const controller = new AbortController();
+  const run = controller.signal;
+  const seen: AbortSignal[] = [];
+  let most = 0;
+  // Twenty at once, each listening to its signal (as a fetch given it does) until it ends.
+  const listens = task('signal-listens', (i: number) => async () => {
+    const signal = currentSignal();
+    assert.equal(currentSignal(), signal, 'the same signal for one computation');
+    seen.push(signal);
+    const stop = () => {};
+    signal.addEventListener('abort', stop);
+    most = Math.max(most, getEventListeners(run, 'abort').length);
+    await new Promise((resolve) => setImmediate(resolve));
+    return i;
+  });
+  const all = task('signal-listens-all', () =>
+    requires(Array.from({ length: 20 }, (_, i) => listens(i)))((values) => values.length),
+  );
+  const before = getEventListeners(run, 'abort').length;
+  assert.equal(await all().run({ store: memoryStore(), signal: run }), 20);
+  assert.equal(new Set(seen).size, 20);
+  // The run's own listener, and one for its computations' signals.
+  assert.ok(most <= before + 2, `the run's signal had ${most} listeners`);
+  // Reused for another run, the signal still fires its computation's.
+  const second = untilCancelled('followed').run({
+    store: memoryStore(),
+    signal: run,
+    onEvent: (event) => event.type === 'started' && controller.abort(),
+  });
+  await assert.rejects(second, AbortError);
 });

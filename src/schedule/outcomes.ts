@@ -1,5 +1,4 @@
 import { AbortError } from '../errors.js';
-import { isAbortOf } from '../signal.js';
 
 /** What a read gives for a value that is not stored. */
 export const MISSING: unique symbol = Symbol('missing');
@@ -23,6 +22,19 @@ export const STOPPED: unique symbol = Symbol('stopped');
  */
 export function isStopped(cause: unknown, signal: AbortSignal | undefined): boolean {
   return cause === STOPPED || (cause instanceof AbortError && signal?.aborted === true) || isAbortOf(cause, signal);
+}
+
+/**
+ * Whether what a computation threw means that it stopped as its signal asked: the signal fired,
+ * and it threw the signal's reason, as `fetch` and `signal.throwIfAborted()` do, or an error
+ * whose `cause` is that reason, as Node's own APIs do (`timers/promises`, `events.once`,
+ * `fs/promises`: their `AbortError`). Not any error named `AbortError`: a computation's own
+ * aborted request is a failure like another.
+ */
+export function isAbortOf(thrown: unknown, signal: AbortSignal | undefined): boolean {
+  if (signal?.aborted !== true) return false;
+  const { reason } = signal;
+  return thrown === reason || (thrown instanceof Error && Object.hasOwn(thrown, 'cause') && thrown.cause === reason);
 }
 
 /**
