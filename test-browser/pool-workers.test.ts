@@ -132,7 +132,7 @@ describe('webPool in Chromium', { timeout: 120_000 }, () => {
     );
     assert.equal(
       report.misspelt,
-      'TaskDefinitionError: webPool(): unknown option `workers`; the options are create, size, name, transfer',
+      'TaskDefinitionError: webPool(): unknown option `workers`; the options are create, size, name, transfer, cancelGrace',
     );
     assert.equal(
       report.failed,

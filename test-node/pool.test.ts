@@ -62,11 +62,14 @@ test('the size bounds the parallelism; maxConcurrency still holds per task', asy
   const untyped = nodePool as (url: URL, options: object) => unknown;
   assert.throws(() => untyped(tasksModule, { workers: 4 }), {
     name: 'TaskDefinitionError',
-    message: 'nodePool(): unknown option `workers`; the options are size, name, transfer, setup, resourceLimits',
+    message:
+      'nodePool(): unknown option `workers`; the options are size, name, transfer, cancelGrace, setup, resourceLimits',
   });
   assert.throws(() => untyped(tasksModule, { size: '2' }), /`size` to be a whole number from 1 and up, got "2"/);
   assert.throws(() => untyped(tasksModule, { transfer: 'no' }), /`transfer` to be a boolean, got "no"/);
   assert.throws(() => untyped(tasksModule, { name: 3 }), /`name` to be a string, got 3/);
+  assert.throws(() => untyped(tasksModule, { cancelGrace: -1 }), /`cancelGrace` to be a number of milliseconds/);
+  assert.throws(() => untyped(tasksModule, { cancelGrace: '5' }), /`cancelGrace` to be a number of milliseconds/);
 
   let running = 0;
   let most = 0;

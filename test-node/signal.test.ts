@@ -14,7 +14,7 @@ import {
   TaskFailedError,
   task,
 } from 'checkpoint-tool';
-import { square, untilCancelled } from './fixtures/pool-tasks.js';
+import { spins, square, untilCancelled } from './fixtures/pool-tasks.js';
 
 /** Runs `run` with a signal that fires, with `reason`, once the instance has started. */
 async function cancelledOnceStarted(
@@ -167,4 +167,32 @@ test('computations get signals of their own that follow the run’s: the run’s
     onEvent: (event) => event.type === 'started' && controller.abort(),
   });
   await assert.rejects(second, AbortError);
+});
+
+test('with `cancelGrace`, a pool stops the worker of a job that goes on running once its run is cancelled: skipped, nothing stored', {
+  timeout: 30_000,
+}, async () => {
+  const pool = nodePool(new URL('./fixtures/pool-tasks.js', import.meta.url), { size: 1, cancelGrace: 0 });
+  const store = memoryStore();
+  try {
+    // It would spin for 10 s: the signal cannot reach it, only stopping its worker can.
+    const { error, events, workers } = await cancelledOnceStarted((options) =>
+      spins(10_000).run({ executor: pool, store, ...options }),
+    );
+    assert.ok(error instanceof AbortError, String(error));
+    assert.deepEqual(events, ['planned pool.spins(10000)', 'started pool.spins(10000)', 'skipped pool.spins(10000)']);
+    assert.deepEqual(await store.keys('pool.spins'), []);
+    // A new worker takes the next job.
+    const next: string[] = [];
+    const value = await square(3).run({
+      executor: pool,
+      store,
+      onEvent: (event) => event.type === 'started' && next.push(event.worker),
+    });
+    assert.equal(value.value, 9);
+    assert.equal(next.length, 1);
+    assert.notEqual(next[0], workers[0]);
+  } finally {
+    await pool.close();
+  }
 });

@@ -50,7 +50,14 @@ export interface NodePoolOptions extends PoolOptions {
  */
 export function nodePool(moduleUrl: URL | string, options: NodePoolOptions = {}): PoolExecutor {
   // From JavaScript, a misspelt option (`workers: 4`) would be left unused without a word.
-  checkOptionNames('nodePool()', options ?? null, ['size', 'name', 'transfer', 'setup', 'resourceLimits']);
+  checkOptionNames('nodePool()', options ?? null, [
+    'size',
+    'name',
+    'transfer',
+    'cancelGrace',
+    'setup',
+    'resourceLimits',
+  ]);
   const workerData: NodeWorkerData = {
     module: toModule(moduleUrl, 'moduleUrl'),
     setup: [options.setup ?? []].flat().map((url) => toModule(url, 'setup')),

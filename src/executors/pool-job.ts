@@ -15,6 +15,8 @@ export interface Pending {
   readonly reject: (error: unknown) => void;
   /** Listens to the run's signal: takes the job out of the queue, or asks its worker to stop it. */
   onAbort?: () => void;
+  /** Once its run is cancelled, when the pool stops its worker if it still runs it (`cancelGrace`). */
+  grace?: ReturnType<typeof setTimeout>;
   /** Whether its worker said it started it: a job not started is skipped by a cancelled run. */
   started?: boolean;
   /** Whether posting it moved buffers of its inputs to its worker: it cannot be posted again. */
@@ -34,6 +36,10 @@ export function report(worker: string, pending: Pending): void {
 
 /** Detaches the abort listener of a job leaving the queue or its worker; returns the job. */
 export function detach(pending: Pending): Pending {
+  if (pending.grace !== undefined) {
+    clearTimeout(pending.grace);
+    pending.grace = undefined;
+  }
   if (pending.onAbort) {
     pending.context.signal?.removeEventListener('abort', pending.onAbort);
     pending.onAbort = undefined;
@@ -80,6 +86,15 @@ export function stoppedEarly(pending: Pending): AbortError {
   const { job, context, started } = pending;
   const what = started ? `while ${jobLabel(job)} was running, and it stopped` : `before ${jobLabel(job)} started`;
   return new AbortError(`The run was cancelled ${what}`, { cause: context.signal?.reason });
+}
+
+/** The error of a job whose worker the pool stopped, `grace` ms after its run was cancelled. */
+export function cut(pending: Pending, grace: number): AbortError {
+  const { job, context } = pending;
+  return new AbortError(
+    `The run was cancelled while ${jobLabel(job)} was running, and its worker was stopped ${grace} ms later (the pool's \`cancelGrace\`)`,
+    { cause: context.signal?.reason },
+  );
 }
 
 /** The error of a job whose run was cancelled before the job was posted to a worker. */

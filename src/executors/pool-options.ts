@@ -24,6 +24,15 @@ export interface PoolOptions {
    * @default true
    */
   transfer?: boolean | undefined;
+  /**
+   * How long, in milliseconds, a job may go on running once its run is cancelled, before its
+   * worker is stopped (and replaced on demand): the job is then `skipped`, and nothing of it
+   * stored. Cancelling fires the job's `currentSignal()` at once; this reaches the computations
+   * that cannot see it, a synchronous one that never awaits above all. `0` stops the worker as the
+   * run is cancelled.
+   * @default Infinity: a job that ignores its signal finishes, and its value is stored
+   */
+  cancelGrace?: number | undefined;
 }
 
 /**
@@ -33,7 +42,7 @@ export interface PoolOptions {
 export function poolSettings(
   options: PoolOptions,
   defaultSize: number,
-): { readonly size: number; readonly name: string; readonly transfer: boolean } {
+): { readonly size: number; readonly name: string; readonly transfer: boolean; readonly cancelGrace: number } {
   const size = options.size ?? Math.max(1, defaultSize);
   if (!Number.isInteger(size) || size < 1) {
     throw new CheckpointError(
@@ -46,5 +55,11 @@ export function poolSettings(
   if (options.transfer !== undefined && typeof options.transfer !== 'boolean') {
     throw new CheckpointError(`Expected the pool's \`transfer\` to be a boolean, got ${shown(options.transfer)}`);
   }
-  return { size, name: options.name ?? 'worker', transfer: options.transfer ?? true };
+  const cancelGrace = options.cancelGrace ?? Number.POSITIVE_INFINITY;
+  if (typeof cancelGrace !== 'number' || !(cancelGrace >= 0)) {
+    throw new CheckpointError(
+      `Expected the pool's \`cancelGrace\` to be a number of milliseconds from 0 up (or Infinity), got ${shown(options.cancelGrace)}`,
+    );
+  }
+  return { size, name: options.name ?? 'worker', transfer: options.transfer ?? true, cancelGrace };
 }

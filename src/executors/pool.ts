@@ -3,11 +3,12 @@
  * each worker is running. The Node and Web pools only make workers (see {@link Spawn}).
  * @module
  */
-import { type Endpoint, type Remote, transfer, wrap } from 'comlink';
+import { type Remote, transfer, wrap } from 'comlink';
 import { CheckpointError } from '../errors.js';
-import { aborted, closed, detach, type Pending, report, stopped, stoppedEarly, unsent } from './pool-job.js';
+import { aborted, closed, cut, detach, type Pending, report, stopped, stoppedEarly, unsent } from './pool-job.js';
 import { type PoolOptions, poolSettings } from './pool-options.js';
 import type { JobMessage, Outcome, WorkerApi } from './protocol.js';
+import type { Spawn, SpawnedWorker } from './spawn.js';
 import type { Executor, Job, JobContext } from './types.js';
 import {
   fromEnvelope,
@@ -20,6 +21,7 @@ import {
 } from './wire.js';
 
 export type { PoolOptions } from './pool-options.js';
+export type { Spawn, SpawnedWorker } from './spawn.js';
 
 /** An executor that runs jobs on a pool of workers. The run never closes it: call `close()`. */
 export interface PoolExecutor extends Executor {
@@ -35,28 +37,6 @@ export interface PoolExecutor extends Executor {
   /** The same as {@link PoolExecutor.close}. */
   terminate(): Promise<void>;
 }
-
-/** A started worker, as a platform makes it. */
-export interface SpawnedWorker {
-  /** Where the worker's messages come from and the pool's go: the pool wraps it with Comlink. */
-  readonly endpoint: Endpoint;
-  /** Whether the worker has a job: an idle Node worker does not keep the process alive. */
-  busy(busy: boolean): void;
-  /** Stops the worker; resolves when it has stopped. */
-  terminate(): Promise<void>;
-  /**
-   * A Web Lock the worker is asked to hold while it lives, and what watches it once held: the
-   * platform learns that way of an end that fires no event.
-   */
-  readonly lifeLock?: { readonly name: string; held(): void } | undefined;
-}
-
-/**
- * Starts a worker named `name`. The platform calls `died` once with the reason, if the worker
- * stops by itself or can no longer be trusted to answer (it crashed, ran out of memory, exited),
- * and only after the messages the worker posted before: its last job's start, in particular.
- */
-export type Spawn = (name: string, died: (reason: unknown) => void) => SpawnedWorker;
 
 interface Slot {
   readonly name: string;
@@ -82,6 +62,7 @@ class Pool implements PoolExecutor {
   readonly #spawn: Spawn;
   readonly #name: string;
   readonly #transfer: boolean;
+  readonly #cancelGrace: number;
   readonly #slots = new Set<Slot>();
   readonly #idle: Slot[] = [];
   readonly #queue: Pending[] = [];
@@ -90,12 +71,13 @@ class Pool implements PoolExecutor {
   #closing: Promise<void> | undefined;
 
   constructor(spawn: Spawn, options: PoolOptions, defaultSize: number) {
-    const { size, name, transfer } = poolSettings(options, defaultSize);
+    const { size, name, transfer, cancelGrace } = poolSettings(options, defaultSize);
     this.size = size;
     this.concurrency = size;
     this.#spawn = spawn;
     this.#name = name;
     this.#transfer = transfer;
+    this.#cancelGrace = cancelGrace;
   }
 
   execute(job: Job, context: JobContext): Promise<unknown> {
@@ -205,7 +187,12 @@ class Pool implements PoolExecutor {
     // Once posted, it runs to its end, or until it stops as its `currentSignal()` asks.
     const { signal } = context;
     if (signal) {
-      pending.onAbort = () => void slot.abort(post, toEnvelope(signal.reason)).catch(() => {});
+      pending.onAbort = () => {
+        slot.abort(post, toEnvelope(signal.reason)).catch(() => {});
+        if (this.#cancelGrace !== Number.POSITIVE_INFINITY) {
+          pending.grace = setTimeout(() => this.#cut(slot, pending), this.#cancelGrace);
+        }
+      };
       signal.addEventListener('abort', pending.onAbort, { once: true });
     }
     let call: Promise<Outcome>;
@@ -271,6 +258,17 @@ class Pool implements PoolExecutor {
       if (!pending.started) report(slot.name, pending);
       pending.reject(stopped(slot.name, pending, reason));
     }
+    this.#dispatch();
+  }
+
+  /**
+   * Stops the worker of a job still running `cancelGrace` after its run was cancelled: the job is
+   * skipped, and a new worker takes the next job.
+   */
+  #cut(slot: Slot, pending: Pending): void {
+    if (slot.current !== pending || slot.dead) return;
+    void this.#retire(slot, 'cancelled');
+    pending.reject(cut(pending, this.#cancelGrace));
     this.#dispatch();
   }
 

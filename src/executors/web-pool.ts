@@ -42,7 +42,7 @@ export interface WebPoolOptions extends PoolOptions {
  */
 export function webPool(options: WebPoolOptions): PoolExecutor {
   // From JavaScript, a misspelt option (`workers: 4`) would be left unused without a word.
-  checkOptionNames('webPool()', options ?? null, ['create', 'size', 'name', 'transfer']);
+  checkOptionNames('webPool()', options ?? null, ['create', 'size', 'name', 'transfer', 'cancelGrace']);
   if (typeof options.create !== 'function') {
     throw new CheckpointError(
       `Expected webPool's \`create\` to be a function that makes a Worker, got ${shown(options.create)}`,
