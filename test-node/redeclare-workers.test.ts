@@ -5,6 +5,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type Instance, memoryStore, nodePool, TaskDefinitionError, TaskFailedError } from 'checkpoint-tool';
 // @ts-expect-error: a plain JavaScript module, without types
+import { load as lower } from './fixtures/dup-case-lower.js';
+// @ts-expect-error: a plain JavaScript module, without types
+import { Load as upper } from './fixtures/dup-case-upper.js';
+// @ts-expect-error: a plain JavaScript module, without types
 import { load as loadA } from './fixtures/dup-load-a.js';
 // @ts-expect-error: a plain JavaScript module, without types
 import { load as loadB } from './fixtures/dup-load-b.js';
@@ -25,6 +29,25 @@ test('a worker where a task was declared twice, differently, refuses its jobs ra
       return true;
     });
     assert.deepEqual(await store.keys('dup.load'), [], 'nothing stored');
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a worker where two ids that differ only in case were declared refuses the replaced one with the same message, not as undefined', async () => {
+  // Here `dupcase.Load` is the later one; in the worker, `dupcase.load` is, and `dupcase.Load` is
+  // no longer found there under its own spelling.
+  assert.throws(() => lower(1), TaskDefinitionError);
+  const pool = nodePool(new URL('./fixtures/dup-case-worker.js', import.meta.url), { size: 1 });
+  const store = memoryStore();
+  try {
+    await assert.rejects((upper(1) as Instance<string>).run({ executor: pool, store }), (error: unknown) => {
+      assert.ok(error instanceof TaskFailedError, String(error));
+      assert.ok(error.cause instanceof TaskDefinitionError, String(error.cause));
+      assert.match(error.cause.message, /Task `dupcase\.Load` was declared more than once in this thread, differently/);
+      return true;
+    });
+    assert.deepEqual(await store.keys('dupcase.Load'), [], 'nothing stored');
   } finally {
     await pool.close();
   }

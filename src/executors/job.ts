@@ -14,6 +14,14 @@ export function runJob(job: Job, instance: Instance<unknown> = find(job), signal
 }
 
 function find(job: Job): Instance<unknown> {
+  // A worker loads its modules once: a task declared twice there is two tasks given one name, and
+  // the thread that planned the job may hold the other one (or, for ids that differ in case, the
+  // one this thread replaced, found here under the other spelling only).
+  if (replacedAnother(job.task)) {
+    throw new TaskDefinitionError(
+      `Task \`${job.task}\` was declared more than once in this thread, differently (two modules giving one name to two tasks, say): which declaration the run means is unknown here, since the thread that planned it may have loaded them in another order; give each task a name or namespace of its own`,
+    );
+  }
   const task = lookup(job.task);
   if (!task) {
     // A thread with no task at all most often imported the tasks' module for its effects only,
@@ -24,13 +32,6 @@ function find(job: Job): Instance<unknown> {
         : '';
     throw new TaskDefinitionError(
       `Task \`${job.task}\` is not defined here: the module that defines it was not loaded in this thread${none}`,
-    );
-  }
-  // A worker loads its modules once: a task declared twice there is two tasks given one name, and
-  // the thread that planned the job may hold the other one.
-  if (replacedAnother(job.task)) {
-    throw new TaskDefinitionError(
-      `Task \`${job.task}\` was declared more than once in this thread, differently (two modules giving one name to two tasks, say): which declaration the run means is unknown here, since the thread that planned it may have loaded them in another order; give each task a name or namespace of its own`,
     );
   }
   if (task.version !== job.version) {
