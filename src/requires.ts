@@ -35,7 +35,7 @@ export class Computation<R> {
 
   /**
    * Calls the function with the dependencies' values, given in declaration order.
-   * @param signal - what `currentSignal()` gives the function: its run's cancelling
+   * @param signal - its run's cancelling: the signal `currentSignal()` gives the function fires with it
    */
   compute(values: readonly unknown[], signal?: AbortSignal): R | PromiseLike<R> {
     const outer = enterComputation(signal);

@@ -4,7 +4,7 @@ import type { Executor } from './types.js';
 /**
  * The default executor: runs every computation in the calling thread, concurrently for async
  * computations. Only the tasks' own `maxConcurrency` limits it. A computation's `currentSignal()`
- * is its run's `signal`.
+ * fires with its run's `signal`.
  */
 export function inProcess(): Executor {
   return {

@@ -5,8 +5,8 @@ import type { Job } from './types.js';
 
 /**
  * Runs a job in this thread: calls the computation of `instance` (found by the job's task id and
- * key in this thread's registry when not given) with the job's inputs, and `signal` as what
- * `currentSignal()` gives it. In-process execution and worker threads share this one path.
+ * key in this thread's registry when not given) with the job's inputs; the signal `currentSignal()`
+ * gives it fires with `signal`. In-process execution and worker threads share this one path.
  * Returns what the computation returns, a promise for an async one, and throws what it throws.
  */
 export function runJob(job: Job, instance: Instance<unknown> = find(job), signal?: AbortSignal): unknown {
