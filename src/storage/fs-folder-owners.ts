@@ -1,8 +1,9 @@
 /**
  * Whether a task's folder is its own. On a case-insensitive file system (macOS, Windows), tasks
- * `Foo` and `foo` share one folder, and each would read the other's results as its own. One
- * process refuses ids that differ only in case (the registry); this catches two processes, or two
- * versions of a program, each declaring one of them.
+ * `Foo` and `foo` share one folder, and each would read the other's results as its own. In one
+ * process, an id that differs from an earlier one only in case replaces it (the registry); this
+ * catches two processes, or two versions of a program, each declaring one of them, and a process
+ * whose `Foo` replaced its `foo` while `foo`'s results remain.
  * @module
  */
 import { realpath } from 'node:fs/promises';
