@@ -3,8 +3,9 @@ import type { Instance } from './instance.js';
 
 /**
  * What happens to the instances of a run, in order. Every instance of the graph is `planned`, then
- * is either `cached` (its stored result is fresh and reused), `started` then `finished` or
- * `failed`, or `skipped` (not run because the run stopped or something upstream failed).
+ * is either `cached` (its stored result is fresh and reused), `started` then `finished`, `failed`
+ * or, in a cancelled run, `skipped` (it stopped as its `currentSignal()` asked), or `skipped` (not
+ * run because the run stopped or something upstream failed).
  * `time` is milliseconds since the run began.
  */
 export type RunEvent =
