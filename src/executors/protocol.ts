@@ -83,8 +83,9 @@ export interface WorkerApi {
    */
   run(job: JobMessage, transfer: boolean): Promise<Outcome>;
   /**
-   * Fires the `currentSignal()` of the job posted as `post`, with `reason`, if the worker is still
-   * running it: its run was cancelled.
+   * Fires the `currentSignal()` of the job posted as `post`, with `reason`, if the worker still
+   * holds it: its run was cancelled. A job not started yet (its worker still loading) then never
+   * starts; one that has ended is not affected, nor is any later job.
    */
   abort(post: number, reason: ThrownEnvelope): void;
 }
