@@ -8,6 +8,8 @@ import { isThenable } from './schedule/outcomes.js';
 let current: AbortSignal | null | undefined;
 /** What `currentSignal()` gave that computation, once it asked. */
 let given: AbortController | undefined;
+/** What it gave the computations whose synchronous part called the current one's, outermost first. */
+const outerGiven: (AbortController | undefined)[] = [];
 /**
  * The computations' own controllers that follow each run's signal: one listener on the run's
  * signal aborts them all, rather than one listener per computation on a signal the user may keep
@@ -80,6 +82,8 @@ function follow(source: AbortSignal | null): AbortController {
  */
 export function enterComputation(signal: AbortSignal | undefined): AbortSignal | null | undefined {
   const outer = current;
+  // Called from within another computation's synchronous part: its signal waits here.
+  if (outer !== undefined) outerGiven.push(given);
   current = signal ?? null;
   given = undefined;
   return outer;
@@ -94,7 +98,7 @@ export function leaveComputation(outer: AbortSignal | null | undefined, result: 
   const controller = given;
   const source = current;
   current = outer;
-  given = undefined;
+  given = outer === undefined ? undefined : outerGiven.pop();
   const set = controller && source ? followers.get(source) : undefined;
   if (!set || !controller) return;
   const leave = () => {

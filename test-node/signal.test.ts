@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import {
   AbortError,
   CheckpointError,
+  Computation,
   currentSignal,
   memoryStore,
   nodePool,
@@ -15,6 +16,8 @@ import {
   task,
 } from 'checkpoint-tool';
 import { spins, square, untilCancelled } from './fixtures/pool-tasks.js';
+
+const NONE_GIVEN: never[] = [];
 
 /** Runs `run` with a signal that fires, with `reason`, once the instance has started. */
 async function cancelledOnceStarted(
@@ -195,4 +198,14 @@ test('with `cancelGrace`, a pool stops the worker of a job that goes on running 
   } finally {
     await pool.close();
   }
+});
+
+test('a computation that calls another computation synchronously keeps its own signal', async () => {
+  const inner = new Computation(NONE_GIVEN, 'positional', NONE_GIVEN, () => currentSignal());
+  const outer = task('signal-nested', () => () => {
+    const mine = currentSignal();
+    const theirs = inner.compute([]) as AbortSignal;
+    return [mine === currentSignal(), theirs !== mine];
+  });
+  assert.deepEqual(await outer().run({ store: memoryStore() }), [true, true]);
 });
