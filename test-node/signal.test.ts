@@ -8,10 +8,12 @@ import {
   CheckpointError,
   Computation,
   currentSignal,
+  type Executor,
   memoryStore,
   nodePool,
   type RunEvent,
   requires,
+  type Store,
   TaskFailedError,
   task,
 } from 'checkpoint-tool';
@@ -43,24 +45,30 @@ async function cancelledOnceStarted(
   return { error, events, workers };
 }
 
-test('in process, a computation waiting on its signal stops when the run is cancelled: skipped, nothing stored', {
-  timeout: 20_000,
-}, async () => {
-  // The pool tests' task, here in process.
-  const store = memoryStore();
+/**
+ * Runs `untilCancelled(tag)` (in process, or on `executor`), cancels the run once it has started,
+ * and checks that it stopped as its signal asked: the run rejects with the reason as the cause,
+ * the instance is skipped, nothing is stored. Gives the workers it started on.
+ */
+async function stoppedWhenCancelled(tag: string, store: Store, executor?: Executor): Promise<string[]> {
   const reason = new Error('the page moved on');
-  const { error, events } = await cancelledOnceStarted(
-    (options) => untilCancelled('main').run({ store, ...options }),
+  const { error, events, workers } = await cancelledOnceStarted(
+    (options) => untilCancelled(tag).run({ store, executor, ...options }),
     reason,
   );
   assert.ok(error instanceof AbortError, String(error));
   assert.equal(error.cause, reason);
-  assert.deepEqual(events, [
-    'planned pool.untilCancelled("main")',
-    'started pool.untilCancelled("main")',
-    'skipped pool.untilCancelled("main")',
-  ]);
+  const label = `pool.untilCancelled(${JSON.stringify(tag)})`;
+  assert.deepEqual(events, [`planned ${label}`, `started ${label}`, `skipped ${label}`]);
   assert.deepEqual(await store.keys('pool.untilCancelled'), []);
+  return workers;
+}
+
+test('in process, a computation waiting on its signal stops when the run is cancelled: skipped, nothing stored', {
+  timeout: 20_000,
+}, async () => {
+  // The pool tests' task, here in process.
+  await stoppedWhenCancelled('main', memoryStore());
 });
 
 test('a computation checking its signal between steps stops there; one throwing something else fails', {
@@ -112,19 +120,7 @@ test('in a worker, the computation’s signal fires when the run is cancelled: s
   const pool = nodePool(new URL('./fixtures/pool-tasks.js', import.meta.url), { size: 1 });
   const store = memoryStore();
   try {
-    const reason = new Error('the page moved on');
-    const { error, events, workers } = await cancelledOnceStarted(
-      (options) => untilCancelled('a').run({ executor: pool, store, ...options }),
-      reason,
-    );
-    assert.ok(error instanceof AbortError, String(error));
-    assert.equal(error.cause, reason);
-    assert.deepEqual(events, [
-      'planned pool.untilCancelled("a")',
-      'started pool.untilCancelled("a")',
-      'skipped pool.untilCancelled("a")',
-    ]);
-    assert.deepEqual(await store.keys('pool.untilCancelled'), []);
+    const workers = await stoppedWhenCancelled('a', store, pool);
     // The same worker takes the next job: it was not stopped to stop the computation.
     const next: string[] = [];
     const value = await square(3).run({
