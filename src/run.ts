@@ -94,7 +94,9 @@ function checkOptions(call: string, options: unknown, known: readonly string[]):
   expect('keepGoing', (value) => typeof value === 'boolean', 'a boolean');
   expect(
     'signal',
-    (value) => hasMethods(value, ['addEventListener']) && typeof (value as AbortSignal).aborted === 'boolean',
+    (value) =>
+      hasMethods(value, ['addEventListener', 'removeEventListener']) &&
+      typeof (value as AbortSignal).aborted === 'boolean',
     'an AbortSignal',
   );
   return given;

@@ -25,6 +25,8 @@ test('run options that are unknown or of the wrong kind reject naming the call a
     ],
     [{ onEvent: 5 }, /expected `onEvent` to be a function, got 5$/],
     [{ signal: { aborted: false } }, /expected `signal` to be an AbortSignal/],
+    // Half a signal: the run would fail later, removing its listener.
+    [{ signal: { aborted: false, addEventListener() {} } }, /expected `signal` to be an AbortSignal/],
     [{ signal: new AbortController() }, /expected `signal` to be an AbortSignal, got an instance of AbortController$/],
     [{ store: memoryStore }, /expected `store` to be a Store .*, got the function memoryStore \(not called\?\)$/],
     [{ executor: { concurrency: '2', execute: () => 0 } }, /expected `executor` to be an Executor/],

@@ -84,8 +84,10 @@ export function stopped(worker: string, pending: Pending, reason: unknown): Chec
  */
 export function stoppedEarly(pending: Pending): AbortError {
   const { job, context, started } = pending;
-  const what = started ? `while ${jobLabel(job)} was running, and it stopped` : `before ${jobLabel(job)} started`;
-  return new AbortError(`The run was cancelled ${what}`, { cause: context.signal?.reason });
+  if (!started && context.signal) return aborted(job, context.signal);
+  return new AbortError(`The run was cancelled while ${jobLabel(job)} was running, and it stopped`, {
+    cause: context.signal?.reason,
+  });
 }
 
 /** The error of a job whose worker the pool stopped, `grace` ms after its run was cancelled. */
