@@ -21,10 +21,15 @@ import { spins, square, untilCancelled } from './fixtures/pool-tasks.js';
 
 const NONE_GIVEN: never[] = [];
 
-/** Runs `run` with a signal that fires, with `reason`, once the instance has started. */
+/**
+ * Runs `run` with a signal that fires, with `reason`, once the instance has started: just after its
+ * `started` event (in process, once its computation has been called), or, `inListener`, in the
+ * listener of that event.
+ */
 async function cancelledOnceStarted(
   run: (options: { signal: AbortSignal; onEvent: (event: RunEvent) => void }) => Promise<unknown>,
   reason?: unknown,
+  inListener = false,
 ): Promise<{ error: unknown; events: string[]; workers: string[] }> {
   const controller = new AbortController();
   const events: string[] = [];
@@ -35,7 +40,8 @@ async function cancelledOnceStarted(
       events.push(`${event.type} ${event.instance.label}`);
       if (event.type === 'started') {
         workers.push(event.worker);
-        controller.abort(reason);
+        if (inListener) controller.abort(reason);
+        else queueMicrotask(() => controller.abort(reason));
       }
     },
   }).then(
@@ -204,4 +210,22 @@ test('a computation that calls another computation synchronously keeps its own s
     return [mine === currentSignal(), theirs !== mine];
   });
   assert.deepEqual(await outer().run({ store: memoryStore() }), [true, true]);
+});
+
+test('in process, a run cancelled by a listener of a `started` event does not start that computation', async () => {
+  let called = false;
+  const once = task('signal-not-started', () => () => {
+    called = true;
+    return 1;
+  });
+  const store = memoryStore();
+  const { error, events } = await cancelledOnceStarted((options) => once().run({ store, ...options }), undefined, true);
+  assert.ok(error instanceof AbortError, String(error));
+  assert.equal(called, false);
+  assert.deepEqual(events, [
+    'planned signal-not-started()',
+    'started signal-not-started()',
+    'skipped signal-not-started()',
+  ]);
+  assert.deepEqual(await store.keys('signal-not-started'), []);
 });

@@ -1,3 +1,4 @@
+import { AbortError } from '../errors.js';
 import { runJob } from './job.js';
 import type { Executor } from './types.js';
 
@@ -11,7 +12,11 @@ export function inProcess(): Executor {
     concurrency: Number.POSITIVE_INFINITY,
     execute(job, context) {
       context.started?.('main');
-      return runJob(job, context.instance, context.signal);
+      // A listener of that event may have cancelled the run: no computation starts after that.
+      const { signal } = context;
+      if (signal?.aborted)
+        throw new AbortError('The run was cancelled before the job started', { cause: signal.reason });
+      return runJob(job, context.instance, signal);
     },
   };
 }
