@@ -1,5 +1,4 @@
-import { AbortError } from '../errors.js';
-import { runJob } from './job.js';
+import { aborted, runJob } from './job.js';
 import type { Executor } from './types.js';
 
 /**
@@ -14,8 +13,7 @@ export function inProcess(): Executor {
       context.started?.('main');
       // A listener of that event may have cancelled the run: no computation starts after that.
       const { signal } = context;
-      if (signal?.aborted)
-        throw new AbortError('The run was cancelled before the job started', { cause: signal.reason });
+      if (signal?.aborted) throw aborted(job, signal);
       return runJob(job, context.instance, signal);
     },
   };

@@ -1,7 +1,8 @@
-import { TaskDefinitionError } from '../errors.js';
+import { AbortError, TaskDefinitionError } from '../errors.js';
 import type { Instance } from '../instance.js';
 import { lookup, registeredCount, replacedAnother } from '../registry.js';
 import type { Job } from './types.js';
+import { jobLabel } from './wire.js';
 
 /**
  * Runs a job in this thread: calls the computation of `instance` (found by the job's task id and
@@ -40,4 +41,12 @@ function find(job: Job): Instance<unknown> {
     );
   }
   return task.instance(job.key);
+}
+
+/**
+ * The error of a job whose run was cancelled before the job started: still queued for a worker,
+ * or, in process, cancelled by a listener of its `started` event. The run counts it as stopped.
+ */
+export function aborted(job: Job, signal: AbortSignal): AbortError {
+  return new AbortError(`The run was cancelled before ${jobLabel(job)} started`, { cause: signal.reason });
 }

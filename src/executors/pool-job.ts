@@ -4,6 +4,7 @@
  * @module
  */
 import { AbortError, CheckpointError, SerializationError } from '../errors.js';
+import { aborted } from './job.js';
 import type { Job, JobContext } from './types.js';
 import { jobLabel } from './wire.js';
 
@@ -97,11 +98,6 @@ export function cut(pending: Pending, grace: number): AbortError {
     `The run was cancelled while ${jobLabel(job)} was running, and its worker was stopped ${grace} ms later (the pool's \`cancelGrace\`)`,
     { cause: context.signal?.reason },
   );
-}
-
-/** The error of a job whose run was cancelled before the job was posted to a worker. */
-export function aborted(job: Job, signal: AbortSignal): AbortError {
-  return new AbortError(`The run was cancelled before ${jobLabel(job)} started`, { cause: signal.reason });
 }
 
 /**

@@ -5,7 +5,8 @@
  */
 import { type Remote, transfer, wrap } from 'comlink';
 import { CheckpointError } from '../errors.js';
-import { aborted, closed, cut, detach, type Pending, report, stopped, stoppedEarly, unsent } from './pool-job.js';
+import { aborted } from './job.js';
+import { closed, cut, detach, type Pending, report, stopped, stoppedEarly, unsent } from './pool-job.js';
 import { type PoolOptions, poolSettings } from './pool-options.js';
 import type { JobMessage, Outcome, WorkerApi } from './protocol.js';
 import type { Spawn, SpawnedWorker } from './spawn.js';
