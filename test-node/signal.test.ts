@@ -70,6 +70,18 @@ async function stoppedWhenCancelled(tag: string, store: Store, executor?: Execut
   return workers;
 }
 
+/** Runs `square(3)` on `pool`, checks its value, and gives the workers it started on. */
+async function nextJobWorkers(pool: Executor, store: Store): Promise<string[]> {
+  const workers: string[] = [];
+  const value = await square(3).run({
+    executor: pool,
+    store,
+    onEvent: (event) => event.type === 'started' && workers.push(event.worker),
+  });
+  assert.equal(value.value, 9);
+  return workers;
+}
+
 test('in process, a computation waiting on its signal stops when the run is cancelled: skipped, nothing stored', {
   timeout: 20_000,
 }, async () => {
@@ -128,14 +140,7 @@ test('in a worker, the computation’s signal fires when the run is cancelled: s
   try {
     const workers = await stoppedWhenCancelled('a', store, pool);
     // The same worker takes the next job: it was not stopped to stop the computation.
-    const next: string[] = [];
-    const value = await square(3).run({
-      executor: pool,
-      store,
-      onEvent: (event) => event.type === 'started' && next.push(event.worker),
-    });
-    assert.equal(value.value, 9);
-    assert.deepEqual(next, workers);
+    assert.deepEqual(await nextJobWorkers(pool, store), workers);
   } finally {
     await pool.close();
   }
@@ -169,8 +174,10 @@ test('computations get signals of their own that follow the run’s: the run’s
   const second = untilCancelled('followed').run({
     store: memoryStore(),
     signal: run,
-    onEvent: (event) => event.type === 'started' && controller.abort(),
+    // Once it has started: cancelled in the listener, it would not start at all.
+    onEvent: (event) => event.type === 'started' && queueMicrotask(() => controller.abort()),
   });
+  // Had its signal not fired, it would fail after 10 s instead.
   await assert.rejects(second, AbortError);
 });
 
@@ -188,13 +195,7 @@ test('with `cancelGrace`, a pool stops the worker of a job that goes on running 
     assert.deepEqual(events, ['planned pool.spins(10000)', 'started pool.spins(10000)', 'skipped pool.spins(10000)']);
     assert.deepEqual(await store.keys('pool.spins'), []);
     // A new worker takes the next job.
-    const next: string[] = [];
-    const value = await square(3).run({
-      executor: pool,
-      store,
-      onEvent: (event) => event.type === 'started' && next.push(event.worker),
-    });
-    assert.equal(value.value, 9);
+    const next = await nextJobWorkers(pool, store);
     assert.equal(next.length, 1);
     assert.notEqual(next[0], workers[0]);
   } finally {
