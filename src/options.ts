@@ -8,11 +8,22 @@ import { TaskDefinitionError } from './errors.js';
 /**
  * The options object, once it is known to be an object holding only `known` names; `undefined`
  * is no options. Anything else is a {@link TaskDefinitionError} whose message starts with `call`.
+ * `lone` names the option a string given instead of the options most likely meant (a store's
+ * directory, say), for the message to show where it goes.
  */
-export function checkOptionNames(call: string, options: unknown, known: readonly string[]): Record<string, unknown> {
+export function checkOptionNames(
+  call: string,
+  options: unknown,
+  known: readonly string[],
+  lone?: string,
+): Record<string, unknown> {
   if (options === undefined) return {};
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new TaskDefinitionError(`${call}: expected the options to be an object, got ${shown(options)}`);
+    const where =
+      lone !== undefined && typeof options === 'string'
+        ? `: it goes in \`${lone}\`, as in ${call.slice(0, -2)}({ ${lone}: ${shown(options)} })`
+        : '';
+    throw new TaskDefinitionError(`${call}: expected the options to be an object, got ${shown(options)}${where}`);
   }
   const given = options as Record<string, unknown>;
   const unknown = Object.keys(given).filter((name) => !known.includes(name));

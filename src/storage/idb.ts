@@ -1,5 +1,6 @@
 import { delMany, promisifyRequest, type UseStore } from 'idb-keyval';
-import { describe } from '../errors.js';
+import { describe, TaskDefinitionError } from '../errors.js';
+import { checkOptionNames, shown } from '../options.js';
 import { crc32 } from './crc32.js';
 import { batchedReads, batchedWrites } from './idb-batches.js';
 import { connect } from './idb-connection.js';
@@ -47,6 +48,13 @@ export interface IdbStoreOptions {
  * instead, so values larger than Chromium's largest record (about 127 MiB) are stored too.
  */
 export function idbStore(options: IdbStoreOptions = {}): Store {
+  // From JavaScript, a misspelt option would open another database without a word.
+  const given = checkOptionNames('idbStore()', options, ['dbName', 'storeName'], 'dbName');
+  for (const name of ['dbName', 'storeName']) {
+    if (given[name] !== undefined && typeof given[name] !== 'string') {
+      throw new TaskDefinitionError(`idbStore(): expected \`${name}\` to be a string, got ${shown(given[name])}`);
+    }
+  }
   const dbName = options.dbName ?? 'checkpoint';
   const storeName = options.storeName ?? 'entries';
   let database: UseStore | undefined;
