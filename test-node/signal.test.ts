@@ -17,7 +17,7 @@ import {
   TaskFailedError,
   task,
 } from 'checkpoint-tool';
-import { spins, square, untilCancelled } from './fixtures/pool-tasks.js';
+import { keepSignal, keptFired, spins, square, untilCancelled } from './fixtures/pool-tasks.js';
 
 const NONE_GIVEN: never[] = [];
 
@@ -141,6 +141,29 @@ test('in a worker, the computation’s signal fires when the run is cancelled: s
     const workers = await stoppedWhenCancelled('a', store, pool);
     // The same worker takes the next job: it was not stopped to stop the computation.
     assert.deepEqual(await nextJobWorkers(pool, store), workers);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('in a worker, a signal a computation kept past its end never fires when a later job there is cancelled', {
+  timeout: 20_000,
+}, async () => {
+  const pool = nodePool(new URL('./fixtures/pool-tasks.js', import.meta.url), { size: 1 });
+  const store = memoryStore();
+  try {
+    const running = new AbortController();
+    assert.equal(await keepSignal('kept').run({ executor: pool, store, signal: running.signal }), 1);
+    const [worker] = await stoppedWhenCancelled('after kept', store, pool);
+    const workers: string[] = [];
+    const fired = await keptFired(1).run({
+      executor: pool,
+      store,
+      onEvent: (event) => event.type === 'started' && workers.push(event.worker),
+    });
+    // One worker ran all three jobs, so the kept signal lives where the cancel happened.
+    assert.deepEqual(workers, [worker]);
+    assert.deepEqual(fired, [false]);
   } finally {
     await pool.close();
   }
