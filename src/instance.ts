@@ -31,7 +31,7 @@ export interface TaskDefinition {
 
 /**
  * One call of a task with its arguments: the unit that is computed, cached and cleared. The same
- * task and equal arguments always give the same instance object.
+ * task and equal arguments give the same instance object as long as one exists.
  */
 export class Instance<T> {
   /** The task this is an instance of. */

@@ -46,7 +46,10 @@ export type Compute<R> = Computation<R> | (() => R | PromiseLike<R>);
  * @typeParam R - the result's type
  */
 export interface Task<A extends readonly unknown[], R> {
-  /** The instance for these arguments; equal arguments always give the same instance. */
+  /**
+   * The instance for these arguments: equal arguments give the same instance object as long as
+   * one exists (the task holds it for a second, then only while something else does).
+   */
   (...args: A): Instance<R>;
   /** The task's name as declared. */
   readonly taskName: string;
@@ -162,7 +165,14 @@ class Definition implements TaskDefinition {
   readonly maxConcurrency: number;
   readonly #factory: (...args: readonly unknown[]) => unknown;
   readonly #registration: Registration;
-  readonly #instances = new Map<string, Instance<unknown>>();
+  /** The instances made since the last {@link age}, held for sure: a lookup costs one `Map` get. */
+  readonly #recent = new Map<string, Instance<unknown>>();
+  /** The instances made before, for as long as something else holds them. */
+  readonly #older = new Map<string, WeakRef<Instance<unknown>>>();
+  /** Forgets the key of an instance that was collected, unless a newer instance has it since. */
+  readonly #collected = new FinalizationRegistry<string>((key) => {
+    if (this.#older.get(key)?.deref() === undefined) this.#older.delete(key);
+  });
 
   constructor(
     name: string,
@@ -195,14 +205,35 @@ class Definition implements TaskDefinition {
     return key === undefined ? this.byKey(canonicalKey(this.id, args)) : this.byKey(key, args as readonly Json[]);
   }
 
-  /** The instance of a canonical key; `args`, when given, is a private array equal to what the key parses to. */
+  /**
+   * The instance of a canonical key; `args`, when given, is a private array equal to what the key
+   * parses to. An instance made here is held for sure until the next {@link age}, then only while
+   * something else holds it (a variable, another instance that requires it): equal arguments
+   * give the same instance object as long as one exists.
+   */
   byKey(key: string, args?: readonly Json[]): Instance<unknown> {
-    let made = this.#instances.get(key);
-    if (!made) {
-      made = new Instance(this, key, args);
-      this.#instances.set(key, made);
+    let made = this.#recent.get(key);
+    if (made) return made;
+    if (this.#older.size > 0) {
+      made = this.#older.get(key)?.deref();
+      if (made) return made;
     }
+    made = new Instance(this, key, args);
+    if (this.#recent.size === 0) ageLater(this);
+    this.#recent.set(key, made);
     return made;
+  }
+
+  /**
+   * Holds the recent instances weakly from now on: done a while after they were made, in one go,
+   * so that making an instance (tens of thousands in a graph) costs no `WeakRef`.
+   */
+  age(): void {
+    for (const [key, instance] of this.#recent) {
+      this.#older.set(key, new WeakRef(instance));
+      this.#collected.register(instance, key);
+    }
+    this.#recent.clear();
   }
 
   resolve(instance: Instance<unknown>): Computation<unknown> {
@@ -215,6 +246,27 @@ class Definition implements TaskDefinition {
       }${factoryHint(made)}`,
     );
   }
+}
+
+/**
+ * How long an instance is held after it was made whatever holds it, in ms: a process that makes
+ * ever new instances (a loop of runs over ids, a page reacting to input) keeps those it still
+ * uses, not every one it ever made.
+ */
+const HOLD_MS = 1000;
+/** The definitions with instances to {@link Definition.age}, at the end of the current hold. */
+const toAge = new Set<Definition>();
+
+function ageLater(definition: Definition): void {
+  if (toAge.size === 0) {
+    const timer: { unref?: () => void } | number = setTimeout(() => {
+      for (const each of toAge) each.age();
+      toAge.clear();
+    }, HOLD_MS);
+    // Node: a timer that keeps no process alive.
+    if (typeof timer === 'object') timer.unref?.();
+  }
+  toAge.add(definition);
 }
 
 /** The slip most likely behind a factory's wrong result. */
