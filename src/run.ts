@@ -81,12 +81,9 @@ function checkOptions(call: string, options: unknown, known: readonly string[]):
   expect(
     'executor',
     (value) => {
+      if (!hasMethods(value, ['execute'])) return false;
       const concurrency = (value as Executor).concurrency;
-      return (
-        hasMethods(value, ['execute']) &&
-        (Number.isInteger(concurrency) || concurrency === Infinity) &&
-        concurrency >= 1
-      );
+      return (Number.isInteger(concurrency) || concurrency === Infinity) && concurrency >= 1;
     },
     'an Executor (with execute, and a concurrency that is a whole number from 1 up, or Infinity)',
   );

@@ -31,6 +31,8 @@ test('run options that are unknown or of the wrong kind reject naming the call a
     [{ store: memoryStore }, /expected `store` to be a Store .*, got the function memoryStore \(not called\?\)$/],
     [{ executor: { concurrency: '2', execute: () => 0 } }, /expected `executor` to be an Executor/],
     [{ executor: { concurrency: 0, execute: () => 0 } }, /expected `executor` to be an Executor/],
+    [{ executor: null }, /expected `executor` to be an Executor .*, got null$/],
+    [{ executor: 4 }, /expected `executor` to be an Executor .*, got 4$/],
     [null, /expected the options to be an object, got null$/],
     [[], /expected the options to be an object, got an array$/],
   ];
