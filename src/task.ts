@@ -283,7 +283,7 @@ function factoryHint(made: unknown): string {
 function checkName(what: string, value: unknown, name?: unknown): void {
   if (typeof value !== 'string' || !safeName.test(value)) {
     throw new TaskDefinitionError(
-      `Task${name === undefined ? '' : ` \`${name}\``}: expected \`${what}\` to be letters, digits, _ and - (not leading -), got ${JSON.stringify(value)}`,
+      `Task${name === undefined ? '' : ` \`${name}\``}: expected \`${what}\` to be letters, digits, _ and - (not leading -), got ${typeof value === 'string' ? JSON.stringify(value) : shown(value)}`,
     );
   }
 }

@@ -31,6 +31,23 @@ test('task options: a misspelt or unknown option, a version that is not a string
   assert.equal(task('x'.repeat(128), () => () => 1).id.length, 128);
 });
 
+test('a name or namespace that is not a string is shown as what it is: a bigint, a symbol', () => {
+  assert.throws(() => task(1n as never, () => () => 1), {
+    name: 'TaskDefinitionError',
+    message: 'Task: expected `name` to be letters, digits, _ and - (not leading -), got 1n',
+  });
+  assert.throws(() => task(Symbol('fit') as never, () => () => 1), {
+    name: 'TaskDefinitionError',
+    message: 'Task: expected `name` to be letters, digits, _ and - (not leading -), got Symbol(fit)',
+  });
+  assert.throws(() => task('def-ns', () => () => 1, { namespace: 2n as never }), {
+    name: 'TaskDefinitionError',
+    message: 'Task `def-ns`: expected `namespace` to be letters, digits, _ and - (not leading -), got 2n',
+  });
+  // Strings are quoted, as before.
+  assert.throws(() => task('a.b', () => () => 1), /got "a\.b"$/);
+});
+
 test('arguments nested deeper than the stack allows are an InvalidArgumentError naming the task', () => {
   const t = task('def-deep', (_value: unknown) => () => 1);
   let deep: unknown = 1;
