@@ -224,6 +224,48 @@ test('the tasks module must be given as a URL or an absolute path', () => {
   );
 });
 
+test('a tasks module or setup module of the wrong kind (undefined, a number, an object) says so, not a TypeError about paths', () => {
+  const module = new URL('./fixtures/pool-tasks.ts', import.meta.url);
+  const cases: [() => unknown, RegExp][] = [
+    [() => nodePool(undefined as never), /^Expected `moduleUrl` to be a URL or an absolute path, got undefined$/],
+    [() => nodePool(3 as never), /^Expected `moduleUrl` to be a URL or an absolute path, got 3$/],
+    [
+      () => nodePool({ href: 'x' } as never),
+      /^Expected `moduleUrl` to be a URL or an absolute path, got an object with href$/,
+    ],
+    [() => nodePool(module, { setup: 5 as never }), /^Expected `setup` to be a URL or an absolute path, got 5$/],
+    [
+      () => nodePool(module, { setup: [null] as never }),
+      /^Expected `setup` to be a URL or an absolute path, got null$/,
+    ],
+  ];
+  for (const [make, message] of cases) {
+    assert.throws(make, (error: unknown) => {
+      assert.ok(error instanceof CheckpointError, String(error));
+      assert.match(error.message, message);
+      return true;
+    });
+  }
+});
+
+test('resourceLimits with a misspelt limit, or a limit that is not a number, is refused: the workers would run unlimited', () => {
+  const module = new URL('./fixtures/pool-tasks.ts', import.meta.url);
+  assert.throws(() => nodePool(module, { resourceLimits: { maxOldSpaceSizeMb: 64 } as never }), {
+    name: 'TaskDefinitionError',
+    message:
+      'nodePool(): `resourceLimits`: unknown option `maxOldSpaceSizeMb`; the options are maxOldGenerationSizeMb, maxYoungGenerationSizeMb, codeRangeSizeMb, stackSizeMb',
+  });
+  assert.throws(() => nodePool(module, { resourceLimits: 64 as never }), {
+    name: 'TaskDefinitionError',
+    message: 'nodePool(): `resourceLimits`: expected the options to be an object, got 64',
+  });
+  assert.throws(() => nodePool(module, { resourceLimits: { maxOldGenerationSizeMb: '64' as never } }), {
+    name: 'CheckpointError',
+    message:
+      'Expected the pool\'s `resourceLimits.maxOldGenerationSizeMb` to be a number of megabytes above 0, got "64"',
+  });
+});
+
 test('a worker that defines no task at all says why that may be (a bundler dropped its import)', async () => {
   // pool-setup.js defines no task: as a worker whose `import './tasks.js'` a bundler dropped.
   const empty = nodePool(new URL('./fixtures/pool-setup.js', import.meta.url), { size: 1 });

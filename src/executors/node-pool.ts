@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { CheckpointError } from '../errors.js';
-import { checkOptionNames } from '../options.js';
+import { checkOptionNames, shown } from '../options.js';
 import type { NodeWorkerData } from './node-worker.js';
 import { createPool, type PoolExecutor, type PoolOptions, type Spawn } from './pool.js';
 
@@ -58,6 +58,7 @@ export function nodePool(moduleUrl: URL | string, options: NodePoolOptions = {})
     'setup',
     'resourceLimits',
   ]);
+  checkResourceLimits(options.resourceLimits);
   const workerData: NodeWorkerData = {
     module: toModule(moduleUrl, 'moduleUrl'),
     setup: [options.setup ?? []].flat().map((url) => toModule(url, 'setup')),
@@ -83,6 +84,26 @@ export function nodePool(moduleUrl: URL | string, options: NodePoolOptions = {})
     };
   };
   return createPool(spawn, options, availableParallelism());
+}
+
+const RESOURCE_LIMITS: readonly string[] = [
+  'maxOldGenerationSizeMb',
+  'maxYoungGenerationSizeMb',
+  'codeRangeSizeMb',
+  'stackSizeMb',
+] satisfies (keyof ResourceLimits)[];
+
+/** Node takes any object as `resourceLimits`, and ignores what it does not know: a misspelt limit limits nothing. */
+function checkResourceLimits(limits: unknown): void {
+  const given = checkOptionNames('nodePool(): `resourceLimits`', limits, RESOURCE_LIMITS);
+  for (const name of RESOURCE_LIMITS) {
+    const value = given[name];
+    if (value !== undefined && !(typeof value === 'number' && value > 0)) {
+      throw new CheckpointError(
+        `Expected the pool's \`resourceLimits.${name}\` to be a number of megabytes above 0, got ${shown(value)}`,
+      );
+    }
+  }
 }
 
 // What tsx tries for an import of a JavaScript file that is not there.
@@ -112,6 +133,9 @@ function toModule(value: URL | string, option: string): string {
 
 function toUrl(value: URL | string, option: string): string {
   if (value instanceof URL) return value.href;
+  if (typeof value !== 'string') {
+    throw new CheckpointError(`Expected \`${option}\` to be a URL or an absolute path, got ${shown(value)}`);
+  }
   if (isAbsolute(value)) return pathToFileURL(value).href;
   if (/^[a-z][a-z\d+.-]+:/i.test(value)) return value;
   throw new CheckpointError(
