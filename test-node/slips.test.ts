@@ -77,6 +77,13 @@ test('a computation that returns an instance, or a promise inside its value: the
   );
 });
 
+test('a computation that returns requires(...)(fn), sync or async: the error says requires belongs in the factory', async () => {
+  const expected =
+    'value is requires(...)(fn), which a factory returns, not a computation: call requires in the factory, as in `(x) => requires(other(x))((value) => ...)`';
+  assert.equal(await causeOf(() => () => requires(source(1))((v) => v), SerializationError), expected);
+  assert.equal(await causeOf(() => async () => requires(source(1))((v) => v), SerializationError), expected);
+});
+
 test('requires given what run() returns, and run() or clear() given the store itself: the error says what to pass', async () => {
   const store = memoryStore();
   assert.throws(() => requires(source(3).run({ store }) as never), {

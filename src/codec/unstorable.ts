@@ -1,5 +1,6 @@
 import type SuperJSON from 'superjson';
 import { isInstance } from '../instance.js';
+import { Computation } from '../requires.js';
 import { holdsObjects, isStoredError } from './transformers.js';
 import { viewTypes } from './views.js';
 
@@ -44,10 +45,13 @@ function find(serializer: SuperJSON, value: unknown, path: string, visited: Set<
     value instanceof URL ||
     custom();
   if (!known) {
-    // Two slips whose generic message would point at registering a class: a value not awaited,
-    // and a task instance returned where its value was meant.
+    // Slips whose generic message would point at registering a class: a value not awaited, a
+    // task instance returned where its value was meant, requires called in the computation.
     if (value instanceof Promise) {
       return `${path} is a Promise, which cannot be stored: await it (a computation's own promise is awaited, not one inside its value)`;
+    }
+    if (value instanceof Computation) {
+      return `${path} is requires(...)(fn), which a factory returns, not a computation: call requires in the factory, as in \`(x) => requires(other(x))((value) => ...)\``;
     }
     if (isInstance(value)) {
       return `${path} is the task instance ${value.label}, not its value: to compute with its value, require it, as in requires(${value.label})((value) => ...)`;
