@@ -138,3 +138,14 @@ export type ResultOf<I> = I extends Instance<infer T> ? T : never;
 export function isInstance(value: unknown): value is Instance<unknown> {
   return value instanceof Instance;
 }
+
+/**
+ * How to name an instance made by another copy of this library loaded in the same process (two
+ * installed copies), which {@link isInstance} does not recognize; `undefined` for anything else.
+ */
+export function foreignInstance(value: object): string | undefined {
+  if (value instanceof Instance || value.constructor?.name !== 'Instance') return undefined;
+  const { label, key } = value as { label?: unknown; key?: unknown };
+  if (typeof label !== 'string' || typeof key !== 'string') return undefined;
+  return `the task instance ${label} of another copy of checkpoint-tool: this process loaded the library twice (see \`npm ls checkpoint-tool\`), and one copy cannot run the tasks of the other`;
+}

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from './errors.js';
-import { isInstance } from './instance.js';
+import { foreignInstance, isInstance } from './instance.js';
 
 /** A value JSON can express. Task arguments are of this type. */
 export type Json = null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json };
@@ -84,7 +84,8 @@ function canonical(task: string, value: unknown, path: string, ancestors: Set<ob
     // A plain object of another realm (made in a vm context, as some notebooks run their cells)
     // has that realm's Object.prototype, whose own prototype is null.
     if (proto !== Object.prototype && proto !== null && Object.getPrototypeOf(proto) !== null) {
-      throw new InvalidArgumentError(task, path, isInstance(value) ? instanceGiven(value.label) : notPlain(value));
+      const problem = isInstance(value) ? instanceGiven(value.label) : foreignGiven(value);
+      throw new InvalidArgumentError(task, path, problem);
     }
     const parts: string[] = [];
     for (const name of Object.keys(value).sort()) {
@@ -105,6 +106,11 @@ function canonical(task: string, value: unknown, path: string, ancestors: Set<ob
 /** An instance passed as an argument: most likely meant as an input. */
 function instanceGiven(label: string): string {
   return `is the task instance ${label}: to compute with its value, require it in the factory, as in requires(${label})((value) => ...)`;
+}
+
+function foreignGiven(value: object): string {
+  const foreign = foreignInstance(value);
+  return foreign ? `is ${foreign}` : notPlain(value);
 }
 
 function notPlain(value: object): string {

@@ -1,5 +1,5 @@
 import { TaskDefinitionError } from './errors.js';
-import { type Instance, isInstance, type ResultOf } from './instance.js';
+import { foreignInstance, type Instance, isInstance, type ResultOf } from './instance.js';
 import { enterComputation, leaveComputation } from './signal.js';
 
 /** No names, or no dependencies: one shared empty list rather than a new one per instance. */
@@ -136,6 +136,17 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 function describeGiven(value: unknown): string {
   if (typeof value === 'function') return `a function (did you pass the task instead of calling it?)`;
   if (value === null || typeof value !== 'object') return String(value);
-  const given = `an instance of ${(value as object).constructor?.name ?? 'Object'}`;
-  return value instanceof Promise ? `${given} (pass the instance itself, not what its run() returns)` : given;
+  const foreign = foreignInstance(value);
+  if (foreign) return foreign;
+  if (Array.isArray(value)) {
+    return 'an array: requires takes instances, or one array or one object of them, not arrays of arrays';
+  }
+  const iterator = typeof (value as Iterator<unknown>).next === 'function' && Symbol.iterator in value;
+  const given = iterator ? 'an iterator' : `an instance of ${(value as object).constructor?.name || 'Object'}`;
+  if (value instanceof Promise) return `${given} (pass the instance itself, not what its run() returns)`;
+  // A Map's items are entries: its values would be meant, and those are better named by the object form.
+  if (Symbol.iterator in value && !(value instanceof Map)) {
+    return `${given}: spread it into an array, as in requires([...instances])`;
+  }
+  return given;
 }

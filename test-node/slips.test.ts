@@ -84,6 +84,43 @@ test('a computation that returns requires(...)(fn), sync or async: the error say
   assert.equal(await causeOf(() => async () => requires(source(1))((v) => v), SerializationError), expected);
 });
 
+test('requires given an iterator, a Set or nested arrays: the error says to give one flat array', () => {
+  function* instances() {
+    yield source(1);
+  }
+  assert.throws(() => requires(instances() as never), {
+    name: 'TaskDefinitionError',
+    message:
+      'requires(...)[0]: expected a task instance, such as `myTask(1, 2)`, got an iterator: spread it into an array, as in requires([...instances])',
+  });
+  assert.throws(() => requires(new Set([source(1)]) as never), {
+    message: /got an instance of Set: spread it into an array, as in requires\(\[\.\.\.instances\]\)$/,
+  });
+  assert.throws(() => requires([source(1), [source(2)]] as never), {
+    message:
+      'requires(...)[1]: expected a task instance, such as `myTask(1, 2)`, got an array: requires takes instances, or one array or one object of them, not arrays of arrays',
+  });
+});
+
+test('an instance made by another copy of checkpoint-tool (two copies installed) is named as such, not as an instance of Instance', async () => {
+  // What another copy's instance looks like from this one: its own class, also named Instance.
+  class Instance {
+    readonly label = 'fit(1)';
+    readonly key = '[1]';
+  }
+  const stranger = new Instance();
+  assert.throws(() => requires(stranger as never), {
+    name: 'TaskDefinitionError',
+    message:
+      'requires(...)[0]: expected a task instance, such as `myTask(1, 2)`, got the task instance fit(1) of another copy of checkpoint-tool: this process loaded the library twice (see `npm ls checkpoint-tool`), and one copy cannot run the tasks of the other',
+  });
+  assert.throws(() => source(stranger as never), {
+    name: 'InvalidArgumentError',
+    message:
+      'Task `slip-source`: args[0] is the task instance fit(1) of another copy of checkpoint-tool: this process loaded the library twice (see `npm ls checkpoint-tool`), and one copy cannot run the tasks of the other; task arguments must be JSON values',
+  });
+});
+
 test('requires given what run() returns, and run() or clear() given the store itself: the error says what to pass', async () => {
   const store = memoryStore();
   assert.throws(() => requires(source(3).run({ store }) as never), {
