@@ -16,8 +16,8 @@ export class InvalidArgumentError extends CheckpointError {
   readonly task: string;
   /** Where the offending value is, as in `args[1].points[3]`. */
   readonly path: string;
-  constructor(task: string, path: string, problem: string) {
-    super(`Task \`${task}\`: ${path} ${problem}; task arguments must be JSON values`);
+  constructor(task: string, path: string, problem: string, options?: ErrorOptions) {
+    super(`Task \`${task}\`: ${path} ${problem}; task arguments must be JSON values`, options);
     this.task = task;
     this.path = path;
   }

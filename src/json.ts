@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from './errors.js';
+import { describe, InvalidArgumentError } from './errors.js';
 import { foreignInstance, isInstance } from './instance.js';
 
 /** A value JSON can express. Task arguments are of this type. */
@@ -19,9 +19,11 @@ export function canonicalKey(task: string, args: readonly unknown[]): string {
   try {
     return canonical(task, given === args.length ? args : args.slice(0, given), 'args', new Set());
   } catch (error) {
+    if (error instanceof InvalidArgumentError) throw error;
     // Only the stack running out throws a RangeError here.
     if (error instanceof RangeError) throw new InvalidArgumentError(task, 'args', 'is nested too deeply');
-    throw error;
+    // A proxy's trap (its keys, its prototype) threw: where is not known.
+    throw unreadable(task, 'args', error);
   }
 }
 
@@ -89,9 +91,14 @@ function canonical(task: string, value: unknown, path: string, ancestors: Set<ob
     }
     const parts: string[] = [];
     for (const name of Object.keys(value).sort()) {
-      const item = (value as Record<string, unknown>)[name];
-      if (item === undefined) continue; // left out, as JSON.stringify does
       const itemPath = `${path}${/^[A-Za-z_$][\w$]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`}`;
+      let item: unknown;
+      try {
+        item = (value as Record<string, unknown>)[name];
+      } catch (error) {
+        throw unreadable(task, itemPath, error);
+      }
+      if (item === undefined) continue; // left out, as JSON.stringify does
       parts.push(`${JSON.stringify(name)}:${canonical(task, item, itemPath, ancestors)}`);
     }
     if (Object.getOwnPropertySymbols(value).length > 0) {
@@ -101,6 +108,10 @@ function canonical(task: string, value: unknown, path: string, ancestors: Set<ob
   }
   ancestors.delete(value);
   return text;
+}
+
+function unreadable(task: string, path: string, error: unknown): InvalidArgumentError {
+  return new InvalidArgumentError(task, path, `could not be read: ${describe(error)}`, { cause: error });
 }
 
 /** An instance passed as an argument: most likely meant as an input. */

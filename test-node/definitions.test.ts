@@ -62,6 +62,43 @@ test('arguments nested deeper than the stack allows are an InvalidArgumentError 
   );
 });
 
+test('an argument whose getter or proxy throws is an InvalidArgumentError naming the task and the path, with the error as cause', () => {
+  const t = task('def-getter', (_value: unknown) => () => 1);
+  const boom = new Error('boom');
+  assert.throws(
+    () =>
+      t({
+        nested: {
+          get x() {
+            throw boom;
+          },
+        },
+      }),
+    (error: unknown) => {
+      assert.ok(error instanceof InvalidArgumentError, String(error));
+      assert.equal(
+        error.message,
+        'Task `def-getter`: args[0].nested.x could not be read: Error: boom; task arguments must be JSON values',
+      );
+      assert.equal(error.path, 'args[0].nested.x');
+      assert.equal(error.cause, boom);
+      return true;
+    },
+  );
+  const hostile = new Proxy(
+    {},
+    {
+      ownKeys() {
+        throw new TypeError('no keys');
+      },
+    },
+  );
+  assert.throws(() => t([hostile]), {
+    name: 'InvalidArgumentError',
+    message: 'Task `def-getter`: args could not be read: TypeError: no keys; task arguments must be JSON values',
+  });
+});
+
 test('a store that cannot read a task’s results fails the run naming the task, and loses nothing', async () => {
   const inner = memoryStore();
   const part = task('def-part', (i: number) => () => i);
