@@ -161,6 +161,41 @@ describe('results that cannot be stored', () => {
     assert.equal(value.total.toString(), '12 EUR');
   });
 
+  test('an identifier another class or symbol holds is refused: the values stored as the first would come back as the second', async () => {
+    class Meters {
+      m = 1;
+    }
+    class Feet {
+      ft = 3;
+    }
+    serializer.registerClass(Meters, { identifier: 'length-unit' });
+    assert.throws(() => serializer.registerClass(Feet, { identifier: 'length-unit' }), {
+      name: 'CheckpointError',
+      message:
+        'serializer.registerClass(Feet): the identifier `length-unit` is taken by the class Meters, whose stored values would come back as Feet: give each class an identifier of its own',
+    });
+    assert.throws(() => serializer.registerClass(undefined as never), {
+      name: 'CheckpointError',
+      message: 'serializer.registerClass(): expected a class, got undefined',
+    });
+    const north = Symbol('north');
+    serializer.registerSymbol(north, 'direction');
+    assert.throws(() => serializer.registerSymbol(Symbol('south'), 'direction'), {
+      name: 'CheckpointError',
+      message:
+        'serializer.registerSymbol(Symbol(south)): the identifier `direction` is taken by Symbol(north), whose stored values would come back as Symbol(south): give each symbol an identifier of its own',
+    });
+    // A class or symbol made again under its own name (a notebook cell run twice) replaces the earlier one.
+    const Again = class Meters {
+      m = 2;
+    };
+    serializer.registerClass(Again, { identifier: 'length-unit' });
+    serializer.registerSymbol(Symbol('north'), 'direction');
+    const store = memoryStore();
+    const measure = task('measure-unit', () => () => new Meters());
+    assert.ok((await computedThenRead(measure(), store)) instanceof Again);
+  });
+
   test('objects with __proto__, constructor or prototype keys are stored, without polluting anything', async () => {
     const store = memoryStore();
     const json = '{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":2}},"when":"x"}';

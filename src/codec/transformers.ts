@@ -7,7 +7,8 @@
  * @module
  */
 import type SuperJSON from 'superjson';
-import { platformErrors, SerializationError } from '../errors.js';
+import { CheckpointError, platformErrors, SerializationError } from '../errors.js';
+import { shown } from '../options.js';
 import { collectionFromItems, objectFromEntries } from './references.js';
 
 // Transformer outputs are walked by superjson like any value; they are typed as JSON only to
@@ -73,17 +74,50 @@ export function holdsObjects(collection: Set<unknown> | Map<unknown, unknown>): 
   holdingObjects.add(collection);
 }
 
+/**
+ * superjson lets a second class (or symbol) take an identifier another holds: the values stored
+ * as the first then come back as the second, without a word. One of the same name may take it: a
+ * class or symbol made again (a notebook cell run twice, a module reloaded) replaces its earlier
+ * self, whose stored values come back as the new one.
+ */
+function taken(call: string, identifier: string, holder: string, newcomer: string, kind: string): CheckpointError {
+  return new CheckpointError(
+    `serializer.${call}: the identifier \`${identifier}\` is taken by ${holder}, whose stored values would come back as ${newcomer}: give each ${kind} an identifier of its own`,
+  );
+}
+
 /** Registers the transformers on `serializer`. */
 export function registerTransformers(serializer: SuperJSON): void {
   // superjson's class rule comes before any custom transformer and keeps only enumerable fields:
   // an Error subclass is registered here instead, for the error transformer to store.
   const registerClass = serializer.registerClass.bind(serializer);
   serializer.registerClass = (type, options) => {
-    if (!(type.prototype instanceof Error)) return registerClass(type, options);
-    if (errorIdentifiers.has(type)) return;
+    if (typeof type !== 'function') {
+      throw new CheckpointError(`serializer.registerClass(): expected a class, got ${shown(type)}`);
+    }
     const identifier = (typeof options === 'object' ? options.identifier : options) || type.name;
+    const isError = type.prototype instanceof Error;
+    const holder = isError ? registeredErrors.get(identifier) : serializer.classRegistry.getValue(identifier);
+    if (holder !== undefined && holder !== type && holder.name !== type.name) {
+      throw taken(`registerClass(${type.name})`, identifier, `the class ${holder.name}`, type.name, 'class');
+    }
+    if (!isError) return registerClass(type, options);
+    if (errorIdentifiers.has(type)) return;
     registeredErrors.set(identifier, type as unknown as ErrorClass);
     errorIdentifiers.set(type, identifier);
+  };
+
+  const registerSymbol = serializer.registerSymbol.bind(serializer);
+  serializer.registerSymbol = (symbol, given) => {
+    if (typeof symbol !== 'symbol') {
+      throw new CheckpointError(`serializer.registerSymbol(): expected a symbol, got ${shown(symbol)}`);
+    }
+    const identifier = given || (symbol.description ?? '');
+    const holder = serializer.symbolRegistry.getValue(identifier);
+    if (holder !== undefined && holder !== symbol && holder.description !== symbol.description) {
+      throw taken(`registerSymbol(${String(symbol)})`, identifier, String(holder), String(symbol), 'symbol');
+    }
+    registerSymbol(symbol, given);
   };
 
   for (const kind of ['Set', 'Map'] as const) {
