@@ -110,6 +110,11 @@ export function task<A extends readonly unknown[], R>(
   if (typeof factory !== 'function') {
     throw new TaskDefinitionError(`Task \`${name}\`: expected the factory to be a function, got ${typeof factory}`);
   }
+  if (/^class\b/.test(Function.prototype.toString.call(factory))) {
+    throw new TaskDefinitionError(
+      `Task \`${name}\`: expected the factory to be a function, got the class ${factory.name || '(anonymous)'}: a factory is called, not constructed, and returns the function that computes the value, as in \`(x) => () => x * 2\``,
+    );
+  }
   const maxConcurrency = options.maxConcurrency ?? Number.POSITIVE_INFINITY;
   if (
     typeof maxConcurrency !== 'number' ||

@@ -121,6 +121,20 @@ test('an instance made by another copy of checkpoint-tool (two copies installed)
   });
 });
 
+test('a class given as the factory is refused when the task is declared, not when a run calls it', () => {
+  class Fit {
+    readonly x: number;
+    constructor(x: number) {
+      this.x = x;
+    }
+  }
+  assert.throws(() => task('slip-class', Fit as never), {
+    name: 'TaskDefinitionError',
+    message:
+      'Task `slip-class`: expected the factory to be a function, got the class Fit: a factory is called, not constructed, and returns the function that computes the value, as in `(x) => () => x * 2`',
+  });
+});
+
 test('requires given what run() returns, and run() or clear() given the store itself: the error says what to pass', async () => {
   const store = memoryStore();
   assert.throws(() => requires(source(3).run({ store }) as never), {
