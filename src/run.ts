@@ -144,6 +144,7 @@ function keepShapes(): void {
 
 /** Builds the graph of `root`, decides what is fresh, computes the rest and returns the value. */
 export async function run(root: Instance<unknown>, given?: RunOptions): Promise<unknown> {
+  if (!(root instanceof Instance)) throw detached('run');
   const options = checkOptions(`${root.label}.run()`, given, RUN_OPTIONS) as RunOptions;
   keepShapes();
   // Started by a factory while a graph is being built: build this one once that build is over.
@@ -167,6 +168,7 @@ export async function run(root: Instance<unknown>, given?: RunOptions): Promise<
 
 /** Discards one instance's cached result. */
 export async function clearInstance(instance: Instance<unknown>, given: unknown): Promise<void> {
+  if (!(instance instanceof Instance)) throw detached('clear');
   const { store } = checkOptions(`${instance.label}.clear()`, given, ['store']) as { store?: Store };
   return (store ?? getDefaultStore()).delete(instance.task.id, instance.key);
 }
@@ -175,4 +177,11 @@ export async function clearInstance(instance: Instance<unknown>, given: unknown)
 export async function clearTask(id: string, given: unknown): Promise<void> {
   const { store } = checkOptions(`${id}.clear()`, given, ['store']) as { store?: Store };
   return (store ?? getDefaultStore()).clear(id);
+}
+
+/** A method of an instance called without it (`const { run } = x`, `.then(x.run)`): `this` is lost. */
+function detached(method: string): TaskDefinitionError {
+  return new TaskDefinitionError(
+    `${method}() was called without its instance (taken off it, as in \`.then(x.${method})\`): call it on the instance, as in \`x.${method}()\``,
+  );
 }

@@ -135,6 +135,21 @@ test('a class given as the factory is refused when the task is declared, not whe
   });
 });
 
+test('run() or clear() taken off their instance (`.then(x.run)`) say to call them on it, not a TypeError reading `label`', async () => {
+  const store = memoryStore();
+  const { run, clear } = source(4);
+  await assert.rejects(run({ store }), {
+    name: 'TaskDefinitionError',
+    message:
+      'run() was called without its instance (taken off it, as in `.then(x.run)`): call it on the instance, as in `x.run()`',
+  });
+  await assert.rejects(clear({ store }), {
+    name: 'TaskDefinitionError',
+    message:
+      'clear() was called without its instance (taken off it, as in `.then(x.clear)`): call it on the instance, as in `x.clear()`',
+  });
+});
+
 test('requires given what run() returns, and run() or clear() given the store itself: the error says what to pass', async () => {
   const store = memoryStore();
   assert.throws(() => requires(source(3).run({ store }) as never), {
