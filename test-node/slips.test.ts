@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { runInNewContext } from 'node:vm';
 import {
   InvalidArgumentError,
+  inProcess,
   memoryStore,
   requires,
   SerializationError,
@@ -147,6 +148,14 @@ test('run() or clear() taken off their instance (`.then(x.run)`) say to call the
     name: 'TaskDefinitionError',
     message:
       'clear() was called without its instance (taken off it, as in `.then(x.clear)`): call it on the instance, as in `x.clear()`',
+  });
+});
+
+test('inProcess() given options says it takes none, and where a limit goes', async () => {
+  assert.throws(() => (inProcess as (options: unknown) => unknown)({ concurrency: 2 }), {
+    name: 'TaskDefinitionError',
+    message:
+      "inProcess(): expected no options, got an object with concurrency: to limit how many instances of a task compute at once, give the task a `maxConcurrency`, or use a pool's `size`",
   });
 });
 

@@ -1,3 +1,5 @@
+import { TaskDefinitionError } from '../errors.js';
+import { shown } from '../options.js';
 import { aborted, runJob } from './job.js';
 import type { Executor } from './types.js';
 
@@ -6,7 +8,15 @@ import type { Executor } from './types.js';
  * computations. Only the tasks' own `maxConcurrency` limits it. A computation's `currentSignal()`
  * fires with its run's `signal`.
  */
-export function inProcess(): Executor {
+export function inProcess(): Executor;
+export function inProcess(...given: unknown[]): Executor {
+  // From JavaScript, `inProcess({ concurrency: 2 })` would run unlimited without a word.
+  const options = given.find((value) => value !== undefined);
+  if (options !== undefined) {
+    throw new TaskDefinitionError(
+      `inProcess(): expected no options, got ${shown(options)}: to limit how many instances of a task compute at once, give the task a \`maxConcurrency\`, or use a pool's \`size\``,
+    );
+  }
   return {
     concurrency: Number.POSITIVE_INFINITY,
     execute(job, context) {
