@@ -79,12 +79,22 @@ export class AbortError extends CheckpointError {
 /** A short description of anything thrown, for messages. */
 export function describe(error: unknown): string {
   if (error instanceof Error) return error.message ? `${error.name}: ${error.message}` : error.name;
+  let text: string;
   try {
-    return String(error);
+    text = String(error);
   } catch {
     // An object without a prototype, or whose toString throws.
-    return Object.prototype.toString.call(error);
+    text = Object.prototype.toString.call(error);
   }
+  if (!text.startsWith('[object ')) return text;
+  // A plain object thrown (as some libraries reject with `{ status, ... }`): what it holds says more.
+  try {
+    const json = JSON.stringify(error);
+    if (json !== undefined && json !== '{}') return json.length > 200 ? `${json.slice(0, 200)}...` : json;
+  } catch {
+    // A cycle, a bigint: its kind is all there is to say.
+  }
+  return text;
 }
 
 /** The error classes every JavaScript platform has, by name: stored and sent between threads as such. */

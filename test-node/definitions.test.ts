@@ -153,7 +153,7 @@ test('requires in object form passes a key named __proto__ as any other', async 
   ]);
 });
 
-test('odd inputs still give messages: a thrown object without prototype, a label cut inside an emoji, symbols as options', async () => {
+test('odd inputs still give messages: a thrown object without prototype or a plain one, a label cut inside an emoji, symbols as options', async () => {
   const bare = task('def-bare-throw', () => () => {
     throw Object.create(null);
   });
@@ -161,6 +161,11 @@ test('odd inputs still give messages: a thrown object without prototype, a label
     bare().run({ store: memoryStore() }),
     /^TaskFailedError: def-bare-throw\(\) failed: \[object Object\]/,
   );
+  // A plain object thrown (as some libraries reject) shows what it holds, not `[object Object]`.
+  const plain = task('def-plain-throw', () => () => Promise.reject({ status: 404, url: '/x' }));
+  await assert.rejects(plain().run({ store: memoryStore() }), {
+    message: 'def-plain-throw() failed: {"status":404,"url":"/x"}',
+  });
   const emoji = task('def-emoji', (_text: string) => () => 1);
   // The key is `["aaa...😀..."]`: cut at 200 characters of arguments, right inside the emoji.
   const label = emoji(`${'a'.repeat(198)}😀tail`).label;
