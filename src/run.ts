@@ -60,6 +60,7 @@ const RUN_OPTIONS: readonly string[] = [
   'signal',
 ] satisfies (keyof RunOptions)[];
 const STORE_METHODS = ['readMeta', 'readValue', 'write', 'delete', 'clear', 'keys'] as const;
+const OPTIONAL_STORE_METHODS = ['lock', 'readMetas'] as const;
 
 /**
  * Checks options as they come at run time (from JavaScript, or misspelt past a cast): an unknown
@@ -78,6 +79,15 @@ function checkOptions(call: string, options: unknown, known: readonly string[]):
     }
   };
   expect('store', (value) => hasMethods(value, STORE_METHODS), `a Store (with ${STORE_METHODS.join(', ')})`);
+  const store = given.store as Record<string, unknown> | undefined;
+  for (const name of OPTIONAL_STORE_METHODS) {
+    const method = store?.[name];
+    if (method !== undefined && typeof method !== 'function') {
+      throw new TaskDefinitionError(
+        `${call}: expected \`store.${name}\` to be a function (or absent), got ${shown(method)}`,
+      );
+    }
+  }
   expect(
     'executor',
     (value) => {

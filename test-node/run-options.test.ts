@@ -32,6 +32,12 @@ test('run options that are unknown or of the wrong kind reject naming the call a
     [{ executor: { concurrency: '2', execute: () => 0 } }, /expected `executor` to be an Executor/],
     [{ executor: { concurrency: 0, execute: () => 0 } }, /expected `executor` to be an Executor/],
     [{ executor: null }, /expected `executor` to be an Executor .*, got null$/],
+    // The optional methods of a store, when there, are functions: called later, they would throw a TypeError.
+    [
+      { store: { ...memoryStore(), readMetas: 5 } },
+      /expected `store.readMetas` to be a function \(or absent\), got 5$/,
+    ],
+    [{ store: { ...memoryStore(), lock: true } }, /expected `store.lock` to be a function \(or absent\), got true$/],
     [{ executor: 4 }, /expected `executor` to be an Executor .*, got 4$/],
     [null, /expected the options to be an object, got null$/],
     [[], /expected the options to be an object, got an array$/],
