@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fsStore, type Store, TaskFailedError } from 'checkpoint-tool';
+import { fsStore, type Store, TaskFailedError, task } from 'checkpoint-tool';
 import { choose } from './fixtures/choose.js';
 import { recorder, temporaryDir } from './helpers.js';
 import { bytesOf, entryBytes, entryOf } from './store-checks.js';
@@ -109,4 +109,19 @@ test('a write that fails half way (a full disk) leaves no temporary or lock file
   assert.equal(names.length, 1, `only the entry of [0] is left: ${names.join(', ')}`);
   assert.deepEqual(await store.keys('task'), ['[0]']);
   assert.deepEqual((await fsStore({ dir }).readValue('task', '[0]'))?.value, entryBytes(kept));
+});
+
+test('an argument too large for an entry file’s metadata fails its instance saying so, not blaming millions of inputs', async () => {
+  const dir = await temporaryDir();
+  const store = fsStore({ dir });
+  const length = task('faults-huge-argument', (text: string) => () => text.length);
+  const error = await length('x'.repeat(65 * 1024 * 1024))
+    .run({ store })
+    .catch((e) => e);
+  assert.ok(error instanceof TaskFailedError, String(error));
+  assert.match(
+    error.message,
+    /^faults-huge-argument\("x+\.\.\.\) failed: CheckpointError: the arguments \["x+\.\.\. take 68157444 characters, more than the 67108864 bytes an entry file's metadata holds: pass a value this large as another instance's value \(or a file's path\), not as an argument$/,
+  );
+  assert.deepEqual(await readdir(join(dir, 'checkpoint', 'faults-huge-argument')).catch(() => []), []);
 });

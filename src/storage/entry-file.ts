@@ -32,8 +32,12 @@ export interface Header {
 function headerOf(meta: EntryMeta): { length: number; bytes(valueChecksum: number): Uint8Array } {
   const json = encoder.encode(JSON.stringify(meta));
   if (json.length > MAX_METADATA) {
+    const key = meta.key.length > 200 ? `${meta.key.slice(0, 200)}...` : meta.key;
+    // The instance's key is its arguments' JSON: a huge argument, rather than millions of inputs.
     throw new CheckpointError(
-      `the metadata of ${meta.key.length > 200 ? `${meta.key.slice(0, 200)}...` : meta.key} takes ${json.length} bytes, more than the ${MAX_METADATA} an entry file holds (an instance with millions of inputs?)`,
+      meta.key.length > json.length / 2
+        ? `the arguments ${key} take ${meta.key.length} characters, more than the ${MAX_METADATA} bytes an entry file's metadata holds: pass a value this large as another instance's value (or a file's path), not as an argument`
+        : `the metadata of ${key} takes ${json.length} bytes, more than the ${MAX_METADATA} an entry file holds (an instance with millions of inputs?)`,
     );
   }
   const length = align8(PREFIX + json.length);
