@@ -100,6 +100,12 @@ export function requires(...given: unknown[]): Requirement<never> {
     dependencies = first;
   } else if (given.length === 1 && isPlainObject(first)) {
     shape = 'object';
+    const symbol = Object.getOwnPropertySymbols(first)[0];
+    if (symbol !== undefined) {
+      throw new TaskDefinitionError(
+        `requires(...)[${String(symbol)}]: expected a string key, got a symbol: the object form passes string keys only`,
+      );
+    }
     names = Object.keys(first);
     dependencies = names.map((name) => (first as Record<string, unknown>)[name]);
   } else {

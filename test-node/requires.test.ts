@@ -92,6 +92,12 @@ test('requires given something that is not an instance names the position and wh
     message: /requires\(\.\.\.\)\[0\]: expected a task instance.*got an instance of Promise/,
   });
   assert.throws(() => requires(new Map([['a', square(1)]]) as never), /\[0\]: .*got an instance of Map/);
+  // A symbol key would be left out of the object passed to the computation, without a word.
+  assert.throws(() => requires({ [Symbol('left')]: square(1), right: square(2) }), {
+    name: 'TaskDefinitionError',
+    message:
+      'requires(...)[Symbol(left)]: expected a string key, got a symbol: the object form passes string keys only',
+  });
   // A null-prototype object is one.
   const bare = Object.assign(Object.create(null) as object, { a: square(1) });
   assert.deepEqual(requires(bare)((values) => values).names, ['a']);
