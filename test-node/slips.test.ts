@@ -115,6 +115,10 @@ test('an instance made by another copy of checkpoint-tool (two copies installed)
     message:
       'requires(...)[0]: expected a task instance, such as `myTask(1, 2)`, got the task instance fit(1) of another copy of checkpoint-tool: this process loaded the library twice (see `npm ls checkpoint-tool`), and one copy cannot run the tasks of the other',
   });
+  assert.equal(
+    await causeOf(() => () => ({ model: stranger }), SerializationError),
+    'value.model is the task instance fit(1) of another copy of checkpoint-tool: this process loaded the library twice (see `npm ls checkpoint-tool`), and one copy cannot run the tasks of the other',
+  );
   assert.throws(() => source(stranger as never), {
     name: 'InvalidArgumentError',
     message:

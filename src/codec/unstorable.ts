@@ -1,5 +1,5 @@
 import type SuperJSON from 'superjson';
-import { isInstance } from '../instance.js';
+import { foreignInstance, isInstance } from '../instance.js';
 import { Computation } from '../requires.js';
 import { holdsObjects, isStoredError } from './transformers.js';
 import { viewTypes } from './views.js';
@@ -56,6 +56,8 @@ function find(serializer: SuperJSON, value: unknown, path: string, visited: Set<
     if (isInstance(value)) {
       return `${path} is the task instance ${value.label}, not its value: to compute with its value, require it, as in requires(${value.label})((value) => ...)`;
     }
+    const foreign = foreignInstance(value);
+    if (foreign) return `${path} is ${foreign}`;
     if (Object.getPrototypeOf(proto) === null) {
       return `${path} is a plain object of another realm (a vm context, an iframe), which superjson takes for an instance of an unknown class: make it in this realm (structuredClone(value) does)`;
     }
