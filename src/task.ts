@@ -282,6 +282,9 @@ function factoryHint(made: unknown): string {
   if (isInstance(made)) {
     return `: to compute with that instance's value, require it, as in requires(${made.label})((value) => value)`;
   }
+  if (typeof made === 'object' && made !== null && made.constructor?.name === 'Computation') {
+    return ': requires(...)(fn) of another copy of checkpoint-tool? This process loaded the library twice (see `npm ls checkpoint-tool`): make tasks and requires with one copy';
+  }
   return ': a factory returns the function that computes the value, as in `(x) => () => x * 2`';
 }
 

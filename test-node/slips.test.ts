@@ -119,6 +119,11 @@ test('an instance made by another copy of checkpoint-tool (two copies installed)
     await causeOf(() => () => ({ model: stranger }), SerializationError),
     'value.model is the task instance fit(1) of another copy of checkpoint-tool: this process loaded the library twice (see `npm ls checkpoint-tool`), and one copy cannot run the tasks of the other',
   );
+  class Computation {}
+  assert.match(
+    await causeOf(() => new Computation(), TaskDefinitionError),
+    /got an instance of Computation: requires\(\.\.\.\)\(fn\) of another copy of checkpoint-tool\? This process loaded the library twice/,
+  );
   assert.throws(() => source(stranger as never), {
     name: 'InvalidArgumentError',
     message:
