@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import {
   AbortError,
   CheckpointError,
@@ -200,7 +201,7 @@ test('a worker out of memory (resourceLimits) fails its job only; the others fin
 });
 
 test('a module that cannot be loaded fails each job instead of hanging', async () => {
-  const broken = nodePool(new URL('./fixtures/does-not-exist.ts', import.meta.url), { size: 1 });
+  const broken = nodePool(new URL('./fixtures/pool-throws-on-load.js', import.meta.url), { size: 1 });
   try {
     for (let i = 0; i < 2; i++) {
       const error = await square(i)
@@ -209,12 +210,27 @@ test('a module that cannot be loaded fails each job instead of hanging', async (
       assert.ok(error instanceof TaskFailedError && error.cause instanceof CheckpointError);
       assert.match(
         error.cause.message,
-        /worker-\d stopped before starting pool\.square\(\d\), as worker-\d did before it: .*does-not-exist\.ts/,
+        /worker-\d stopped before starting pool\.square\(\d\), as worker-\d did before it: .*the tasks module failed as it loaded/,
       );
     }
   } finally {
     await broken.close();
   }
+});
+
+test('a tasks module or setup module that does not exist is refused by nodePool(), before any worker starts', () => {
+  const missing = new URL('./fixtures/does-not-exist.js', import.meta.url);
+  const message = (option: string, path: string, typeScript: string) =>
+    `nodePool(): \`${option}\` names ${path}, which does not exist${typeScript}`;
+  assert.throws(
+    () => nodePool(missing),
+    new CheckpointError(
+      message('moduleUrl', fileURLToPath(missing), ', nor does does-not-exist.ts or does-not-exist.tsx'),
+    ),
+  );
+  const tasks = new URL('./fixtures/pool-tasks.ts', import.meta.url);
+  const setup = fileURLToPath(new URL('./fixtures/no-setup.mts', import.meta.url));
+  assert.throws(() => nodePool(tasks, { setup: [setup] }), new CheckpointError(message('setup', setup, '')));
 });
 
 test('the tasks module must be given as a URL or an absolute path', () => {

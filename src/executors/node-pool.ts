@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { isAbsolute } from 'node:path';
+import { basename, isAbsolute } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
@@ -117,17 +117,25 @@ const typeScriptSiblings: Readonly<Record<string, readonly string[]>> = {
 /**
  * The URL of a module to import in the workers. A local JavaScript file that does not exist but
  * has a TypeScript sibling is that sibling: under tsx, `import './tasks.js'` loads `tasks.ts`,
- * and the workers must load the same module; compiled, `tasks.js` exists and is kept.
+ * and the workers must load the same module; compiled, `tasks.js` exists and is kept. A local
+ * file that does not exist, nor such a sibling, is a `CheckpointError`.
  */
 function toModule(value: URL | string, option: string): string {
   const url = new URL(toUrl(value, option));
   if (url.protocol !== 'file:') return url.href;
   const path = fileURLToPath(url);
+  if (existsSync(path)) return url.href;
   const extension = /\.[cm]?jsx?$/.exec(path)?.[0];
-  if (!extension || existsSync(path)) return url.href;
-  const stem = path.slice(0, -extension.length);
-  const sibling = typeScriptSiblings[extension]?.map((ts) => stem + ts).find((candidate) => existsSync(candidate));
-  if (sibling) url.pathname = pathToFileURL(sibling).pathname; // keeps a query or a hash
+  const siblings = extension === undefined ? [] : (typeScriptSiblings[extension] ?? []);
+  const stem = path.slice(0, path.length - (extension?.length ?? 0));
+  const sibling = siblings.map((ts) => stem + ts).find((candidate) => existsSync(candidate));
+  if (!sibling) {
+    // Said now, rather than by each job once a worker or two failed to load it.
+    const typeScript =
+      siblings.length > 0 ? `, nor does ${siblings.map((ts) => basename(stem + ts)).join(' or ')}` : '';
+    throw new CheckpointError(`nodePool(): \`${option}\` names ${path}, which does not exist${typeScript}`);
+  }
+  url.pathname = pathToFileURL(sibling).pathname; // keeps a query or a hash
   return url.href;
 }
 
