@@ -8,12 +8,13 @@ import {
   memoryStore,
   nodePool,
   type RunEvent,
+  RunFailedError,
   SerializationError,
   TaskDefinitionError,
   TaskFailedError,
   task,
 } from 'checkpoint-tool';
-import { failing, gatedFetch, QuotaError, square } from './fixtures/pool-tasks.js';
+import { failing, gatedFetch, QuotaError, square, sumOfSquares } from './fixtures/pool-tasks.js';
 
 const tasksModule = new URL('./fixtures/pool-tasks.ts', import.meta.url);
 const pool = nodePool(tasksModule, { size: 2 });
@@ -200,19 +201,37 @@ test('a worker out of memory (resourceLimits) fails its job only; the others fin
   }
 });
 
-test('a module that cannot be loaded fails each job instead of hanging', async () => {
+test('a module that cannot be loaded fails each job instead of hanging, and a run that keeps going does not start two workers per job', async () => {
   const broken = nodePool(new URL('./fixtures/pool-throws-on-load.js', import.meta.url), { size: 1 });
   try {
-    for (let i = 0; i < 2; i++) {
-      const error = await square(i)
-        .run({ executor: broken, store: memoryStore() })
-        .catch((e) => e);
-      assert.ok(error instanceof TaskFailedError && error.cause instanceof CheckpointError);
+    const error = await square(0)
+      .run({ executor: broken, store: memoryStore() })
+      .catch((e) => e);
+    assert.ok(error instanceof TaskFailedError && error.cause instanceof CheckpointError);
+    const stoppedTwice =
+      /worker-2 stopped before starting pool\.square\(0\), as worker-1 did before it: .*the tasks module failed as it loaded/;
+    assert.match(error.cause.message, stoppedTwice);
+    // Twenty more jobs at once: those posted within a second of that failure fail without a worker.
+    const workers = new Set<string>();
+    const run = await sumOfSquares(20)
+      .run({
+        executor: broken,
+        store: memoryStore(),
+        keepGoing: true,
+        onEvent: (event) => event.type === 'started' && workers.add(event.worker),
+      })
+      .catch((e) => e);
+    assert.ok(run instanceof RunFailedError);
+    assert.equal(run.failures.length, 20);
+    for (const failure of run.failures) {
       assert.match(
-        error.cause.message,
-        /worker-\d stopped before starting pool\.square\(\d\), as worker-\d did before it: .*the tasks module failed as it loaded/,
+        failure.message,
+        /pool\.square\(\d+\) was not started: the pool's workers stop before starting their jobs \(worker-\d+ stopped before starting pool\.square\(\d+\), as worker-\d+ did before it: .*\); it starts new ones for jobs posted from 1000 ms after the last one stopped|stopped before starting/,
       );
     }
+    // Without the pause, 40 workers; a machine stalled for over a second may start a few.
+    assert.ok(workers.size < 10, `${workers.size} workers started for 20 jobs`);
+    assert.ok(run.failures.some((failure) => /was not started/.test(failure.message)));
   } finally {
     await broken.close();
   }

@@ -80,6 +80,21 @@ export function stopped(worker: string, pending: Pending, reason: unknown): Chec
 }
 
 /**
+ * The error of a job not started because two of the pool's workers in a row stopped before
+ * starting a job, `failure` the error of that job, a moment ago: their modules fail to load, most
+ * likely, and new workers would too.
+ */
+export function unloadable(job: Job, failure: CheckpointError): CheckpointError {
+  return new CheckpointError(
+    `${jobLabel(job)} was not started: the pool's workers stop before starting their jobs (${failure.message}); it starts new ones for jobs posted from ${WORKERS_RETRY_MS} ms after the last one stopped`,
+    { cause: failure.cause },
+  );
+}
+
+/** How long after two workers in a row stopped before starting a job the pool starts no new one. */
+export const WORKERS_RETRY_MS = 1000;
+
+/**
  * The error of a job that stopped in its worker as its `currentSignal()` asked, or that its worker
  * never started, having learnt first that its run was cancelled.
  */

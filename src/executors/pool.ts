@@ -6,7 +6,18 @@
 import { type Remote, transfer, wrap } from 'comlink';
 import { CheckpointError } from '../errors.js';
 import { aborted } from './job.js';
-import { closed, cut, detach, type Pending, report, stopped, stoppedEarly, unsent } from './pool-job.js';
+import {
+  closed,
+  cut,
+  detach,
+  type Pending,
+  report,
+  stopped,
+  stoppedEarly,
+  unloadable,
+  unsent,
+  WORKERS_RETRY_MS,
+} from './pool-job.js';
 import { type PoolOptions, poolSettings } from './pool-options.js';
 import type { JobMessage, Outcome, WorkerApi } from './protocol.js';
 import type { Spawn, SpawnedWorker } from './spawn.js';
@@ -69,6 +80,12 @@ class Pool implements PoolExecutor {
   readonly #queue: Pending[] = [];
   #spawned = 0;
   #posts = 0;
+  /**
+   * The error of the last job that two workers in a row stopped before starting, and when: for
+   * {@link WORKERS_RETRY_MS} after, jobs that would need a new worker fail at once rather than
+   * each start two more that cannot load their modules either (a run that keeps going).
+   */
+  #notLoading: { readonly error: CheckpointError; readonly at: number } | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(spawn: Spawn, options: PoolOptions, defaultSize: number) {
@@ -129,6 +146,12 @@ class Pool implements PoolExecutor {
     while (this.#queue.length > 0 && !this.#closing) {
       let slot = this.#idle.pop();
       if (!slot && this.#slots.size < this.size) {
+        const notLoading = this.#notLoading;
+        if (notLoading && performance.now() - notLoading.at < WORKERS_RETRY_MS) {
+          const pending = detach(this.#queue.shift()!);
+          pending.reject(unloadable(pending.job, notLoading.error));
+          continue;
+        }
         try {
           slot = this.#start();
         } catch (error) {
@@ -257,7 +280,9 @@ class Pool implements PoolExecutor {
     } else if (pending) {
       // Failed there, it is reported started there, even if it never began.
       if (!pending.started) report(slot.name, pending);
-      pending.reject(stopped(slot.name, pending, reason));
+      const error = stopped(slot.name, pending, reason);
+      if (!pending.started && pending.lostBy !== undefined) this.#notLoading = { error, at: performance.now() };
+      pending.reject(error);
     }
     this.#dispatch();
   }
