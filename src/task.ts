@@ -259,19 +259,22 @@ class Definition implements TaskDefinition {
  * uses, not every one it ever made.
  */
 const HOLD_MS = 1000;
-/** The definitions with instances to {@link Definition.age}, at the end of the current hold. */
-const toAge = new Set<Definition>();
+/**
+ * The definitions with instances to {@link Definition.age} at the end of the current hold: held
+ * weakly, as a task declared again, or dropped, goes with its instances as soon as nothing holds
+ * them (a benchmark making a new graph each round kept the last second's graphs, and ran slower).
+ */
+const toAge: WeakRef<Definition>[] = [];
 
 function ageLater(definition: Definition): void {
-  if (toAge.size === 0) {
+  if (toAge.length === 0) {
     const timer: { unref?: () => void } | number = setTimeout(() => {
-      for (const each of toAge) each.age();
-      toAge.clear();
+      for (const each of toAge.splice(0)) each.deref()?.age();
     }, HOLD_MS);
     // Node: a timer that keeps no process alive.
     if (typeof timer === 'object') timer.unref?.();
   }
-  toAge.add(definition);
+  toAge.push(new WeakRef(definition));
 }
 
 /** The slip most likely behind a factory's wrong result. */
