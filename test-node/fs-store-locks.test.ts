@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, mock, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { fsStore, type Store } from 'checkpoint-tool';
 import { onlyLock, temporaryDir, tree } from './helpers.js';
@@ -44,6 +44,32 @@ describe('fsStore on disk', () => {
     await (await byThird.waiting)?.();
     assert.deepEqual((await second.readValue('task', '[1]'))?.value, entryBytes(entry));
     assert.deepEqual(await readdir(join(dir, 'checkpoint', 'task')).then((names) => names.length), 1);
+  });
+
+  test('a run of this process waiting for a lock that another run here releases takes it at once, not at its next poll', async (t) => {
+    const dir = await temporaryDir();
+    const first = fsStore({ dir });
+    const second = fsStore({ dir });
+    const release = await first.lock?.('task', '[1]');
+    // Polls never come: only being woken takes the lock now.
+    mock.timers.enable({ apis: ['setTimeout'] });
+    t.after(() => mock.timers.reset());
+    let taken = false;
+    const waiting = second.lock?.('task', '[1]').then((releaseIt) => {
+      taken = true;
+      return releaseIt;
+    });
+    const turns = async (count: number) => {
+      for (let i = 0; i < count && !taken; i++) await new Promise((resolve) => setImmediate(resolve));
+    };
+    // Time to find the lock held, and to start waiting.
+    await turns(200);
+    assert.equal(taken, false, 'the second store waits for the first');
+    await release?.();
+    const until = Date.now() + 10_000;
+    while (!taken && Date.now() < until) await turns(10);
+    assert.equal(taken, true, 'the release woke the waiting store');
+    await (await waiting)?.();
   });
 
   test('a lock this thread holds under another spelling of its path (a symbolic link) is not taken over', async () => {

@@ -24,7 +24,7 @@ let keptOpen = 0;
 /**
  * Exclusive locks shared by every process on a cache, one file each: the lock on an entry is a
  * file created only if absent, naming its owner's pid and host. A waiter polls while a live holder
- * has it, and takes over a lock whose holder died (same host, pid gone) or stopped refreshing it,
+ * has it (woken at once by a release in its own process), and takes over a lock whose holder died (same host, pid gone) or stopped refreshing it,
  * so a killed process never blocks the cache.
  *
  * The holder may turn the lock file into the entry it guards: write the entry into it and rename
@@ -86,7 +86,7 @@ export class LockFiles {
         );
         continue;
       }
-      await new Promise((resolve) => setTimeout(resolve, wait));
+      await pause(path, wait);
       wait = Math.min(wait * 2, 100);
     }
   }
@@ -137,6 +137,7 @@ export class LockFiles {
         // open, so that its inode cannot be reused), that is left to the instant until the rename.
         if (await renameIfNamedBy(path, opened, target)) {
           this.#forget(path);
+          wake(path);
           return true;
         }
       }
@@ -147,6 +148,7 @@ export class LockFiles {
       else {
         if (opened && this.#forget(path) && (await isNamedBy(path, opened).catch(() => false))) {
           await unlink(path).catch(() => {});
+          wake(path);
         }
         throw error;
       }
@@ -178,6 +180,7 @@ export class LockFiles {
       await unlink(path).catch((error: unknown) => {
         if (!isMissing(error)) throw error;
       });
+      wake(path);
     }
   }
 
@@ -199,6 +202,40 @@ export class LockFiles {
     else refreshed.delete(path);
     return true;
   }
+}
+
+/**
+ * The waits of this process for the lock at each path, each ended early by {@link wake}: a lock
+ * released here is taken at once by a run of this process waiting for it (two runs sharing an
+ * instance, a run started again after a cancel), not at that run's next poll, up to 100 ms later.
+ * Other processes poll.
+ */
+const waiting = new Map<string, Set<() => void>>();
+
+/** Waits `ms`, or less if a lock of this process at `path` is released meanwhile. */
+function pause(path: string, ms: number): Promise<void> {
+  let waits = waiting.get(path);
+  if (!waits) {
+    waits = new Set();
+    waiting.set(path, waits);
+  }
+  const set = waits;
+  return new Promise((resolve) => {
+    const end = () => {
+      clearTimeout(timer);
+      set.delete(end);
+      if (set.size === 0 && waiting.get(path) === set) waiting.delete(path);
+      resolve();
+    };
+    const timer = setTimeout(end, ms);
+    set.add(end);
+  });
+}
+
+/** Ends the waits for the lock at `path`: a lock of this process there was just released. */
+function wake(path: string): void {
+  const waits = waiting.get(path);
+  if (waits) for (const end of [...waits]) end();
 }
 
 /**
