@@ -35,6 +35,30 @@ export function checkOptionNames(
   return given;
 }
 
+/**
+ * Checks option `name` of `call`: `undefined` (not given) or a value `ok` accepts passes; anything
+ * else throws, a {@link TaskDefinitionError} unless `Kind` says otherwise, saying what was expected
+ * and what came, as in ``fsStore(): expected `dir` to be a string (a path), got 5``.
+ */
+export function checkOption(
+  call: string,
+  name: string,
+  value: unknown,
+  what: string,
+  ok: (value: unknown) => boolean,
+  Kind: new (message: string) => Error = TaskDefinitionError,
+): void {
+  if (value !== undefined && !ok(value))
+    throw new Kind(`${call}: expected \`${name}\` to be ${what}, got ${shown(value)}`);
+}
+
+/** Whether a value is a string. */
+export const isString = (value: unknown): boolean => typeof value === 'string';
+/** Whether a value is a function. */
+export const isFunction = (value: unknown): boolean => typeof value === 'function';
+/** Whether a value is a boolean. */
+export const isBoolean = (value: unknown): boolean => typeof value === 'boolean';
+
 /** A value as an error message shows it: its kind, never its whole text (symbols included). */
 export function shown(value: unknown): string {
   if (value === null) return 'null';

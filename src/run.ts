@@ -4,7 +4,7 @@ import { inProcess } from './executors/in-process.js';
 import type { Executor } from './executors/types.js';
 import { buildGraph, isBuildingGraph } from './graph.js';
 import { Instance, type TaskDefinition } from './instance.js';
-import { checkOptionNames, shown } from './options.js';
+import { checkOption, checkOptionNames, isBoolean, isFunction } from './options.js';
 import { planUnlessCancelled } from './plan.js';
 import { getDefaultStore } from './platform.js';
 import { Computation, NONE } from './requires.js';
@@ -72,22 +72,15 @@ function checkOptions(call: string, options: unknown, known: readonly string[]):
     throw new TaskDefinitionError(`${call}: expected the options, got a store: pass it as { store }`);
   }
   const given = checkOptionNames(call, options, known);
-  const expect = (name: string, ok: (value: unknown) => boolean, what: string) => {
-    const value = given[name];
-    if (value !== undefined && !ok(value)) {
-      throw new TaskDefinitionError(`${call}: expected \`${name}\` to be ${what}, got ${shown(value)}`);
-    }
-  };
+  const expect = (name: string, ok: (value: unknown) => boolean, what: string) =>
+    checkOption(call, name, given[name], what, ok);
+
   expect('store', (value) => hasMethods(value, STORE_METHODS), `a Store (with ${STORE_METHODS.join(', ')})`);
   const store = given.store as Record<string, unknown> | undefined;
   for (const name of OPTIONAL_STORE_METHODS) {
-    const method = store?.[name];
-    if (method !== undefined && typeof method !== 'function') {
-      throw new TaskDefinitionError(
-        `${call}: expected \`store.${name}\` to be a function (or absent), got ${shown(method)}`,
-      );
-    }
+    checkOption(call, `store.${name}`, store?.[name], 'a function (or absent)', isFunction);
   }
+
   expect(
     'executor',
     (value) => {
@@ -97,8 +90,8 @@ function checkOptions(call: string, options: unknown, known: readonly string[]):
     },
     'an Executor (with execute, and a concurrency that is a whole number from 1 up, or Infinity)',
   );
-  expect('onEvent', (value) => typeof value === 'function', 'a function');
-  expect('keepGoing', (value) => typeof value === 'boolean', 'a boolean');
+  expect('onEvent', isFunction, 'a function');
+  expect('keepGoing', isBoolean, 'a boolean');
   expect(
     'signal',
     (value) =>

@@ -1,7 +1,7 @@
 import { TaskDefinitionError } from './errors.js';
 import { Instance, isInstance, type TaskDefinition } from './instance.js';
 import { canonicalKey, type Json, simpleKey } from './json.js';
-import { checkOptionNames, shown } from './options.js';
+import { checkOption, checkOptionNames, isString, shown } from './options.js';
 import { type Registration, register } from './registry.js';
 import { Computation, NONE } from './requires.js';
 import { clearTask } from './run.js';
@@ -102,11 +102,8 @@ export function task<A extends readonly unknown[], R>(
       `Task \`${id.slice(0, 40)}...\`: expected the name (with its namespace) to be at most ${MAX_ID} characters, got ${id.length}: it names a folder`,
     );
   }
-  if (options.version !== undefined && typeof options.version !== 'string') {
-    throw new TaskDefinitionError(
-      `Task \`${name}\`: expected \`version\` to be a string, got ${options.version === null ? 'null' : typeof options.version}`,
-    );
-  }
+  checkOption(`Task \`${name}\``, 'version', options.version, 'a string', isString);
+
   if (typeof factory !== 'function') {
     throw new TaskDefinitionError(`Task \`${name}\`: expected the factory to be a function, got ${typeof factory}`);
   }
@@ -115,22 +112,23 @@ export function task<A extends readonly unknown[], R>(
       `Task \`${name}\`: expected the factory to be a function, got the class ${factory.name || '(anonymous)'}: a factory is called, not constructed, and returns the function that computes the value, as in \`(x) => () => x * 2\``,
     );
   }
+  checkOption(
+    `Task \`${name}\``,
+    'maxConcurrency',
+    options.maxConcurrency,
+    'a whole number from 1 and up',
+    (value) => typeof value === 'number' && value >= 1 && (Number.isInteger(value) || value === Infinity),
+  );
+  checkOption(
+    `Task \`${name}\``,
+    'compress',
+    options.compress,
+    'a boolean or a level from 0 to 9',
+    (value) =>
+      typeof value === 'boolean' || (Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 9),
+  );
   const maxConcurrency = options.maxConcurrency ?? Number.POSITIVE_INFINITY;
-  if (
-    typeof maxConcurrency !== 'number' ||
-    !(maxConcurrency >= 1) ||
-    (Number.isFinite(maxConcurrency) && !Number.isInteger(maxConcurrency))
-  ) {
-    throw new TaskDefinitionError(
-      `Task \`${name}\`: expected \`maxConcurrency\` to be a whole number from 1 and up, got ${shown(options.maxConcurrency)}`,
-    );
-  }
   const level = options.compress === true ? 6 : options.compress === false ? undefined : options.compress;
-  if (level !== undefined && !(Number.isInteger(level) && level >= 0 && level <= 9)) {
-    throw new TaskDefinitionError(
-      `Task \`${name}\`: expected \`compress\` to be a boolean or a level from 0 to 9, got ${shown(options.compress)}`,
-    );
-  }
   const registration = register({
     id,
     // The options as they take effect: the same options written otherwise are the same definition.

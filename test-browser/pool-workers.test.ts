@@ -128,7 +128,7 @@ describe('webPool in Chromium', { timeout: 120_000 }, () => {
     });
     assert.equal(
       report.missing,
-      "CheckpointError: Expected webPool's `create` to be a function that makes a Worker, got undefined",
+      'CheckpointError: webPool(): expected `create` to be a function that makes a Worker, got undefined',
     );
     assert.equal(
       report.misspelt,

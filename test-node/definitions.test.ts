@@ -19,9 +19,15 @@ test('task options: a misspelt or unknown option, a version that is not a string
   });
   assert.throws(() => task('def-version', () => () => 1, { version: 2 } as never), {
     name: 'TaskDefinitionError',
-    message: 'Task `def-version`: expected `version` to be a string, got number',
+    message: 'Task `def-version`: expected `version` to be a string, got 2',
   });
   assert.throws(() => task('def-version', () => () => 1, { version: null } as never), /got null/);
+  // null is a value of the wrong kind for every option, as for `version`, not the default.
+  assert.throws(
+    () => task('def-null', () => () => 1, { maxConcurrency: null } as never),
+    /^TaskDefinitionError: Task `def-null`: expected `maxConcurrency` to be a whole number from 1 and up, got null$/,
+  );
+  assert.throws(() => task('def-null', () => () => 1, { compress: null } as never), /expected `compress` .* got null$/);
   assert.throws(() => task('def-options', () => () => 1, null as never), TaskDefinitionError);
   assert.throws(() => task('x'.repeat(129), () => () => 1), /at most 128 characters, got 129/);
   assert.throws(

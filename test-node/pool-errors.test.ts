@@ -262,16 +262,22 @@ test('the tasks module must be given as a URL or an absolute path', () => {
 test('a tasks module or setup module of the wrong kind (undefined, a number, an object) says so, not a TypeError about paths', () => {
   const module = new URL('./fixtures/pool-tasks.ts', import.meta.url);
   const cases: [() => unknown, RegExp][] = [
-    [() => nodePool(undefined as never), /^Expected `moduleUrl` to be a URL or an absolute path, got undefined$/],
-    [() => nodePool(3 as never), /^Expected `moduleUrl` to be a URL or an absolute path, got 3$/],
+    [
+      () => nodePool(undefined as never),
+      /^nodePool\(\): expected `moduleUrl` to be a URL or an absolute path, got undefined$/,
+    ],
+    [() => nodePool(3 as never), /^nodePool\(\): expected `moduleUrl` to be a URL or an absolute path, got 3$/],
     [
       () => nodePool({ href: 'x' } as never),
-      /^Expected `moduleUrl` to be a URL or an absolute path, got an object with href$/,
+      /^nodePool\(\): expected `moduleUrl` to be a URL or an absolute path, got an object with href$/,
     ],
-    [() => nodePool(module, { setup: 5 as never }), /^Expected `setup` to be a URL or an absolute path, got 5$/],
+    [
+      () => nodePool(module, { setup: 5 as never }),
+      /^nodePool\(\): expected `setup` to be a URL or an absolute path, got 5$/,
+    ],
     [
       () => nodePool(module, { setup: [null] as never }),
-      /^Expected `setup` to be a URL or an absolute path, got null$/,
+      /^nodePool\(\): expected `setup` to be a URL or an absolute path, got null$/,
     ],
   ];
   for (const [make, message] of cases) {
@@ -297,7 +303,7 @@ test('resourceLimits with a misspelt limit, or a limit that is not a number, is 
   assert.throws(() => nodePool(module, { resourceLimits: { maxOldGenerationSizeMb: '64' as never } }), {
     name: 'CheckpointError',
     message:
-      'Expected the pool\'s `resourceLimits.maxOldGenerationSizeMb` to be a number of megabytes above 0, got "64"',
+      'nodePool(): expected `resourceLimits.maxOldGenerationSizeMb` to be a number of megabytes above 0, got "64"',
   });
 });
 

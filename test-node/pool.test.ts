@@ -67,7 +67,14 @@ test('the size bounds the parallelism; maxConcurrency still holds per task', asy
   });
   assert.throws(() => untyped(tasksModule, { size: '2' }), /`size` to be a whole number from 1 and up, got "2"/);
   assert.throws(() => untyped(tasksModule, { transfer: 'no' }), /`transfer` to be a boolean, got "no"/);
-  assert.throws(() => untyped(tasksModule, { name: 3 }), /`name` to be a string, got 3/);
+  assert.throws(
+    () => untyped(tasksModule, { name: 3 }),
+    /^CheckpointError: nodePool\(\): expected `name` to be a string, got 3$/,
+  );
+  assert.throws(
+    () => untyped(tasksModule, { size: null }),
+    /^CheckpointError: nodePool\(\): expected `size` .* got null$/,
+  );
   assert.throws(() => untyped(tasksModule, { cancelGrace: -1 }), /`cancelGrace` to be a number of milliseconds/);
   assert.throws(() => untyped(tasksModule, { cancelGrace: '5' }), /`cancelGrace` to be a number of milliseconds/);
 

@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { CheckpointError } from '../errors.js';
-import { checkOptionNames, shown } from '../options.js';
+import { checkOption, checkOptionNames, shown } from '../options.js';
 import type { NodeWorkerData } from './node-worker.js';
 import { createPool, type PoolExecutor, type PoolOptions, type Spawn } from './pool.js';
 
@@ -83,7 +83,7 @@ export function nodePool(moduleUrl: URL | string, options: NodePoolOptions = {})
       },
     };
   };
-  return createPool(spawn, options, availableParallelism());
+  return createPool('nodePool()', spawn, options, availableParallelism());
 }
 
 const RESOURCE_LIMITS: readonly string[] = [
@@ -97,12 +97,15 @@ const RESOURCE_LIMITS: readonly string[] = [
 function checkResourceLimits(limits: unknown): void {
   const given = checkOptionNames('nodePool(): `resourceLimits`', limits, RESOURCE_LIMITS);
   for (const name of RESOURCE_LIMITS) {
-    const value = given[name];
-    if (value !== undefined && !(typeof value === 'number' && value > 0)) {
-      throw new CheckpointError(
-        `Expected the pool's \`resourceLimits.${name}\` to be a number of megabytes above 0, got ${shown(value)}`,
-      );
-    }
+    const ok = (value: unknown) => typeof value === 'number' && value > 0;
+    checkOption(
+      'nodePool()',
+      `resourceLimits.${name}`,
+      given[name],
+      'a number of megabytes above 0',
+      ok,
+      CheckpointError,
+    );
   }
 }
 
@@ -142,11 +145,13 @@ function toModule(value: URL | string, option: string): string {
 function toUrl(value: URL | string, option: string): string {
   if (value instanceof URL) return value.href;
   if (typeof value !== 'string') {
-    throw new CheckpointError(`Expected \`${option}\` to be a URL or an absolute path, got ${shown(value)}`);
+    throw new CheckpointError(
+      `nodePool(): expected \`${option}\` to be a URL or an absolute path, got ${shown(value)}`,
+    );
   }
   if (isAbsolute(value)) return pathToFileURL(value).href;
   if (/^[a-z][a-z\d+.-]+:/i.test(value)) return value;
   throw new CheckpointError(
-    `Expected \`${option}\` to be a URL or an absolute path, got ${JSON.stringify(value)}; pass new URL(${JSON.stringify(value)}, import.meta.url)`,
+    `nodePool(): expected \`${option}\` to be a URL or an absolute path, got ${JSON.stringify(value)}; pass new URL(${JSON.stringify(value)}, import.meta.url)`,
   );
 }

@@ -3,7 +3,7 @@
  * @module
  */
 import { CheckpointError } from '../errors.js';
-import { shown } from '../options.js';
+import { checkOption, isBoolean, isString } from '../options.js';
 
 /** Options shared by every pool. */
 export interface PoolOptions {
@@ -40,26 +40,24 @@ export interface PoolOptions {
  * the wrong kind (`transfer: 'no'`, which would count as true) fails at once, saying so.
  */
 export function poolSettings(
+  call: string,
   options: PoolOptions,
   defaultSize: number,
 ): { readonly size: number; readonly name: string; readonly transfer: boolean; readonly cancelGrace: number } {
-  const size = options.size ?? Math.max(1, defaultSize);
-  if (!Number.isInteger(size) || size < 1) {
-    throw new CheckpointError(
-      `Expected the pool's \`size\` to be a whole number from 1 and up, got ${shown(options.size)}`,
-    );
-  }
-  if (options.name !== undefined && typeof options.name !== 'string') {
-    throw new CheckpointError(`Expected the pool's \`name\` to be a string, got ${shown(options.name)}`);
-  }
-  if (options.transfer !== undefined && typeof options.transfer !== 'boolean') {
-    throw new CheckpointError(`Expected the pool's \`transfer\` to be a boolean, got ${shown(options.transfer)}`);
-  }
-  const cancelGrace = options.cancelGrace ?? Number.POSITIVE_INFINITY;
-  if (typeof cancelGrace !== 'number' || !(cancelGrace >= 0)) {
-    throw new CheckpointError(
-      `Expected the pool's \`cancelGrace\` to be a number of milliseconds from 0 up (or Infinity), got ${shown(options.cancelGrace)}`,
-    );
-  }
-  return { size, name: options.name ?? 'worker', transfer: options.transfer ?? true, cancelGrace };
+  const expect = (name: keyof PoolOptions, what: string, ok: (value: unknown) => boolean) =>
+    checkOption(call, name, options[name], what, ok, CheckpointError);
+  expect('size', 'a whole number from 1 and up', (value) => Number.isInteger(value) && (value as number) >= 1);
+  expect('name', 'a string', isString);
+  expect('transfer', 'a boolean', isBoolean);
+  expect(
+    'cancelGrace',
+    'a number of milliseconds from 0 up (or Infinity)',
+    (value) => typeof value === 'number' && value >= 0,
+  );
+  return {
+    size: options.size ?? Math.max(1, defaultSize),
+    name: options.name ?? 'worker',
+    transfer: options.transfer ?? true,
+    cancelGrace: options.cancelGrace ?? Number.POSITIVE_INFINITY,
+  };
 }

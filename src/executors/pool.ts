@@ -64,8 +64,8 @@ interface Slot {
  * job it was running (Comlink would leave that call pending forever) and is replaced; a job it
  * had not started yet is given to another worker, once.
  */
-export function createPool(spawn: Spawn, options: PoolOptions, defaultSize: number): PoolExecutor {
-  return new Pool(spawn, options, defaultSize);
+export function createPool(call: string, spawn: Spawn, options: PoolOptions, defaultSize: number): PoolExecutor {
+  return new Pool(call, spawn, options, defaultSize);
 }
 
 class Pool implements PoolExecutor {
@@ -88,8 +88,8 @@ class Pool implements PoolExecutor {
   #notLoading: { readonly error: CheckpointError; readonly at: number } | undefined;
   #closing: Promise<void> | undefined;
 
-  constructor(spawn: Spawn, options: PoolOptions, defaultSize: number) {
-    const { size, name, transfer, cancelGrace } = poolSettings(options, defaultSize);
+  constructor(call: string, spawn: Spawn, options: PoolOptions, defaultSize: number) {
+    const { size, name, transfer, cancelGrace } = poolSettings(call, options, defaultSize);
     this.size = size;
     this.concurrency = size;
     this.#spawn = spawn;

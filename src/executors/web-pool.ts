@@ -45,7 +45,7 @@ export function webPool(options: WebPoolOptions): PoolExecutor {
   checkOptionNames('webPool()', options ?? null, ['create', 'size', 'name', 'transfer', 'cancelGrace']);
   if (typeof options.create !== 'function') {
     throw new CheckpointError(
-      `Expected webPool's \`create\` to be a function that makes a Worker, got ${shown(options.create)}`,
+      `webPool(): expected \`create\` to be a function that makes a Worker, got ${shown(options.create)}`,
     );
   }
   const spawn: Spawn = (name, died) => {
@@ -79,5 +79,5 @@ export function webPool(options: WebPoolOptions): PoolExecutor {
         : undefined,
     };
   };
-  return createPool(spawn, options, globalThis.navigator?.hardwareConcurrency ?? 4);
+  return createPool('webPool()', spawn, options, globalThis.navigator?.hardwareConcurrency ?? 4);
 }

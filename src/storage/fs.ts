@@ -1,9 +1,9 @@
 import { hash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { CheckpointError, TaskDefinitionError } from '../errors.js';
+import { CheckpointError } from '../errors.js';
 import { mapLimited } from '../map-limited.js';
-import { checkOptionNames, shown } from '../options.js';
+import { checkOption, checkOptionNames, isFunction, isString } from '../options.js';
 import { type EntryRead, type Header, readEntry, writeEntryTo } from './entry-file.js';
 import { closeFile, isMissing, mayBlock, openFile, renameFile, statPath } from './fs-calls.js';
 import { FolderOwners } from './fs-folder-owners.js';
@@ -50,12 +50,8 @@ export interface CorruptEntry {
 export function fsStore(options: FsStoreOptions = {}): Store {
   // From JavaScript, a path given alone or a misspelt option would put the cache elsewhere unsaid.
   const given = checkOptionNames('fsStore()', options, ['dir', 'onCorrupt'], 'dir');
-  if (given.dir !== undefined && typeof given.dir !== 'string') {
-    throw new TaskDefinitionError(`fsStore(): expected \`dir\` to be a string (a path), got ${shown(given.dir)}`);
-  }
-  if (given.onCorrupt !== undefined && typeof given.onCorrupt !== 'function') {
-    throw new TaskDefinitionError(`fsStore(): expected \`onCorrupt\` to be a function, got ${shown(given.onCorrupt)}`);
-  }
+  checkOption('fsStore()', 'dir', given.dir, 'a string (a path)', isString);
+  checkOption('fsStore()', 'onCorrupt', given.onCorrupt, 'a function', isFunction);
   // An empty name is no directory: `CP_CACHE_DIR= node app.js` keeps the default.
   const root = resolve(options.dir || process.env.CP_CACHE_DIR || './.cache', 'checkpoint');
   /** The folders this store made (or is making), as far as it knows. */

@@ -1,6 +1,6 @@
 import { delMany, promisifyRequest, type UseStore } from 'idb-keyval';
-import { describe, TaskDefinitionError } from '../errors.js';
-import { checkOptionNames, shown } from '../options.js';
+import { describe } from '../errors.js';
+import { checkOption, checkOptionNames, isString } from '../options.js';
 import { crc32 } from './crc32.js';
 import { batchedReads, batchedWrites } from './idb-batches.js';
 import { connect } from './idb-connection.js';
@@ -50,11 +50,8 @@ export interface IdbStoreOptions {
 export function idbStore(options: IdbStoreOptions = {}): Store {
   // From JavaScript, a misspelt option would open another database without a word.
   const given = checkOptionNames('idbStore()', options, ['dbName', 'storeName'], 'dbName');
-  for (const name of ['dbName', 'storeName']) {
-    if (given[name] !== undefined && typeof given[name] !== 'string') {
-      throw new TaskDefinitionError(`idbStore(): expected \`${name}\` to be a string, got ${shown(given[name])}`);
-    }
-  }
+  for (const name of ['dbName', 'storeName']) checkOption('idbStore()', name, given[name], 'a string', isString);
+
   const dbName = options.dbName ?? 'checkpoint';
   const storeName = options.storeName ?? 'entries';
   let database: UseStore | undefined;
