@@ -107,7 +107,11 @@ export function task<A extends readonly unknown[], R>(
   if (typeof factory !== 'function') {
     throw new TaskDefinitionError(`Task \`${name}\`: expected the factory to be a function, got ${typeof factory}`);
   }
-  if (/^class\b/.test(Function.prototype.toString.call(factory))) {
+  // Read-only `prototype`: a class, not a method named `class` nor an arrow taking `class$`.
+  if (
+    /^class\b/.test(Function.prototype.toString.call(factory)) &&
+    Object.getOwnPropertyDescriptor(factory, 'prototype')?.writable === false
+  ) {
     throw new TaskDefinitionError(
       `Task \`${name}\`: expected the factory to be a function, got the class ${factory.name || '(anonymous)'}: a factory is called, not constructed, and returns the function that computes the value, as in \`(x) => () => x * 2\``,
     );

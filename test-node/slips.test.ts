@@ -145,6 +145,19 @@ test('a class given as the factory is refused when the task is declared, not whe
   });
 });
 
+test('a function whose source starts with `class` but that is no class is a factory like another', async () => {
+  // A method named `class` (its source is `class(x) { ... }`), an arrow whose parameter is `class$`.
+  const factories = {
+    class(x: number) {
+      return () => x * 3;
+    },
+  };
+  const arrow = new Function('return class$ => () => class$ + 1')() as (x: number) => () => number;
+  const store = memoryStore();
+  assert.equal(await task('slip-method-class', factories.class)(2).run({ store }), 6);
+  assert.equal(await task('slip-param-class', arrow)(2).run({ store }), 3);
+});
+
 test('run() or clear() taken off their instance (`.then(x.run)`) say to call them on it, not a TypeError reading `label`', async () => {
   const store = memoryStore();
   const { run, clear } = source(4);
