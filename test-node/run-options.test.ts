@@ -54,6 +54,9 @@ test('run options that are unknown or of the wrong kind reject naming the call a
   // Options given as undefined are options not given.
   assert.equal(await counted(2).run({ store: memoryStore(), executor: undefined, onEvent: undefined }), 2);
   assert.equal(computed, 1);
+  // A store's optional method given as null or false is absent, as the run takes it (`lock: cond && fn`).
+  assert.equal(await counted(3).run(loose({ store: { ...memoryStore(), lock: null, readMetas: false } })), 3);
+  assert.equal(computed, 2);
 });
 
 test('clear options are checked the same way, for an instance and for a task', async () => {
