@@ -89,12 +89,44 @@ export function describe(error: unknown): string {
   if (!text.startsWith('[object ')) return text;
   // A plain object thrown (as some libraries reject with `{ status, ... }`): what it holds says more.
   try {
-    const json = JSON.stringify(error);
-    if (json !== undefined && json !== '{}') return json.length > 200 ? `${json.slice(0, 200)}...` : json;
+    const json = shortJson(error);
+    if (json !== undefined && json !== '{}') return json;
   } catch {
     // A cycle, a bigint: its kind is all there is to say.
   }
   return text;
+}
+
+/** How many characters of a thrown object's JSON a message shows. */
+const SHOWN = 200;
+
+/**
+ * The JSON of a thrown object, cut after {@link SHOWN} characters: at most that many values are
+ * read, and long strings, arrays and objects are cut before they are walked (binary data is only
+ * named), so that a large object (a rejected response with its rows) costs what a small one does.
+ */
+function shortJson(value: unknown): string | undefined {
+  let values = 0;
+  let cut = false;
+  const json = JSON.stringify(value, (_key, item: unknown) => {
+    if (++values > SHOWN) {
+      cut = true;
+      return undefined;
+    }
+    if (typeof item === 'string' || Array.isArray(item)) {
+      if (item.length <= SHOWN) return item;
+      cut = true;
+      return item.slice(0, SHOWN);
+    }
+    if (typeof item !== 'object' || item === null) return item;
+    if (ArrayBuffer.isView(item)) return `${item.constructor.name} of ${item.byteLength} bytes`;
+    const keys = Object.keys(item);
+    if (keys.length <= SHOWN) return item;
+    cut = true;
+    return Object.fromEntries(keys.slice(0, SHOWN).map((key) => [key, (item as Record<string, unknown>)[key]]));
+  });
+  if (json === undefined || (!cut && json.length <= SHOWN)) return json;
+  return `${json.slice(0, SHOWN)}...`;
 }
 
 /** The error classes every JavaScript platform has, by name: stored and sent between threads as such. */

@@ -172,6 +172,15 @@ test('odd inputs still give messages: a thrown object without prototype or a pla
   await assert.rejects(plain().run({ store: memoryStore() }), {
     message: 'def-plain-throw() failed: {"status":404,"url":"/x"}',
   });
+  // A large one costs what its first 200 characters do, not a walk of all of it (a rejected
+  // response with its rows): each row read counts.
+  let read = 0;
+  const row = { toJSON: () => ++read };
+  const large = task('def-large-throw', () => () => Promise.reject({ status: 500, rows: Array(100_000).fill(row) }));
+  await assert.rejects(large().run({ store: memoryStore() }), {
+    message: /^def-large-throw\(\) failed: \{"status":500,"rows":\[1,2,3,[\d,]+\.\.\.$/,
+  });
+  assert.ok(read < 1000, `${read} rows read`);
   const emoji = task('def-emoji', (_text: string) => () => 1);
   // The key is `["aaa...😀..."]`: cut at 200 characters of arguments, right inside the emoji.
   const label = emoji(`${'a'.repeat(198)}😀tail`).label;
