@@ -121,7 +121,21 @@ test('an argument too large for an entry file’s metadata fails its instance sa
   assert.ok(error instanceof TaskFailedError, String(error));
   assert.match(
     error.message,
-    /^faults-huge-argument\("x+\.\.\.\) failed: CheckpointError: the arguments \["x+\.\.\. take 68157444 characters, more than the 67108864 bytes an entry file's metadata holds: pass a value this large as another instance's value \(or a file's path\), not as an argument$/,
+    /^faults-huge-argument\("x+\.\.\.\) failed: CheckpointError: the arguments \["x+\.\.\. take 68157444 bytes as JSON, more than the 67108864 an entry file's metadata holds: pass a value this large as another instance's value \(or a file's path\), not as an argument$/,
   );
   assert.deepEqual(await readdir(join(dir, 'checkpoint', 'faults-huge-argument')).catch(() => []), []);
+});
+
+test('an argument of text in three-byte characters too large for the metadata is blamed as such, in bytes', async () => {
+  const dir = await temporaryDir();
+  // 22.5 million characters, 67.5 MB in UTF-8: fewer characters than the metadata holds bytes.
+  const length = task('faults-huge-text', (text: string) => () => text.length);
+  const error = await length('字'.repeat(22_500_000))
+    .run({ store: fsStore({ dir }) })
+    .catch((e) => e);
+  assert.ok(error instanceof TaskFailedError, String(error));
+  assert.match(
+    error.message,
+    / failed: CheckpointError: the arguments \["字+\.\.\. take 67500004 bytes as JSON, more than the 67108864 /,
+  );
 });

@@ -34,9 +34,11 @@ function headerOf(meta: EntryMeta): { length: number; bytes(valueChecksum: numbe
   if (json.length > MAX_METADATA) {
     const key = meta.key.length > 200 ? `${meta.key.slice(0, 200)}...` : meta.key;
     // The instance's key is its arguments' JSON: a huge argument, rather than millions of inputs.
+    // In bytes, as the metadata is: text of three-byte characters takes fewer characters.
+    const keyBytes = encoder.encode(meta.key).length;
     throw new CheckpointError(
-      meta.key.length > json.length / 2
-        ? `the arguments ${key} take ${meta.key.length} characters, more than the ${MAX_METADATA} bytes an entry file's metadata holds: pass a value this large as another instance's value (or a file's path), not as an argument`
+      keyBytes > json.length / 2
+        ? `the arguments ${key} take ${keyBytes} bytes as JSON, more than the ${MAX_METADATA} an entry file's metadata holds: pass a value this large as another instance's value (or a file's path), not as an argument`
         : `the metadata of ${key} takes ${json.length} bytes, more than the ${MAX_METADATA} an entry file holds (an instance with millions of inputs?)`,
     );
   }
