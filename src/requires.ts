@@ -100,7 +100,10 @@ export function requires(...given: unknown[]): Requirement<never> {
     dependencies = first;
   } else if (given.length === 1 && isPlainObject(first)) {
     shape = 'object';
-    const symbol = Object.getOwnPropertySymbols(first)[0];
+    // Enumerable ones only, as `Object.keys` takes: a hidden one is a mark, not a value to pass.
+    const symbol = Object.getOwnPropertySymbols(first).find((key) =>
+      Object.prototype.propertyIsEnumerable.call(first, key),
+    );
     if (symbol !== undefined) {
       throw new TaskDefinitionError(
         `requires(...)[${String(symbol)}]: expected a string key, got a symbol: the object form passes string keys only`,

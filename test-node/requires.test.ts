@@ -101,6 +101,12 @@ test('requires given something that is not an instance names the position and wh
   // A null-prototype object is one.
   const bare = Object.assign(Object.create(null) as object, { a: square(1) });
   assert.deepEqual(requires(bare)((values) => values).names, ['a']);
+  // A symbol key that is not enumerable (a library's mark on the object) is left out as a
+  // non-enumerable string key is: it names no value to pass.
+  const marked = { a: square(1) };
+  Object.defineProperty(marked, Symbol('mark'), { value: true });
+  Object.defineProperty(marked, 'hidden', { value: true });
+  assert.deepEqual(requires(marked)((values) => values).names, ['a']);
 });
 
 test('a factory that returns neither a function nor requires(...) fails the run naming the instance', async () => {
