@@ -1,5 +1,6 @@
 import { TaskDefinitionError } from './errors.js';
 import { Instance, isInstance, type TaskDefinition } from './instance.js';
+import { InstanceTable } from './instance-table.js';
 import { canonicalKey, type Json, simpleKey } from './json.js';
 import { checkOption, checkOptionNames, isString, shown } from './options.js';
 import { type Registration, register } from './registry.js';
@@ -172,14 +173,8 @@ class Definition implements TaskDefinition {
   readonly maxConcurrency: number;
   readonly #factory: (...args: readonly unknown[]) => unknown;
   readonly #registration: Registration;
-  /** The instances made since the last {@link age}, held for sure: a lookup costs one `Map` get. */
-  readonly #recent = new Map<string, Instance<unknown>>();
-  /** The instances made before, for as long as something else holds them. */
-  readonly #older = new Map<string, WeakRef<Instance<unknown>>>();
-  /** Forgets the key of an instance that was collected, unless a newer instance has it since. */
-  readonly #collected = new FinalizationRegistry<string>((key) => {
-    if (this.#older.get(key)?.deref() === undefined) this.#older.delete(key);
-  });
+  /** The instances made, by canonical key, while something holds them (see {@link InstanceTable}). */
+  readonly #instances = new InstanceTable<Instance<unknown>>();
 
   constructor(
     name: string,
@@ -214,33 +209,10 @@ class Definition implements TaskDefinition {
 
   /**
    * The instance of a canonical key; `args`, when given, is a private array equal to what the key
-   * parses to. An instance made here is held for sure until the next {@link age}, then only while
-   * something else holds it (a variable, another instance that requires it): equal arguments
-   * give the same instance object as long as one exists.
+   * parses to. Equal arguments give the same instance object as long as one exists.
    */
   byKey(key: string, args?: readonly Json[]): Instance<unknown> {
-    let made = this.#recent.get(key);
-    if (made) return made;
-    if (this.#older.size > 0) {
-      made = this.#older.get(key)?.deref();
-      if (made) return made;
-    }
-    made = new Instance(this, key, args);
-    if (this.#recent.size === 0) ageLater(this);
-    this.#recent.set(key, made);
-    return made;
-  }
-
-  /**
-   * Holds the recent instances weakly from now on: done a while after they were made, in one go,
-   * so that making an instance (tens of thousands in a graph) costs no `WeakRef`.
-   */
-  age(): void {
-    for (const [key, instance] of this.#recent) {
-      this.#older.set(key, new WeakRef(instance));
-      this.#collected.register(instance, key);
-    }
-    this.#recent.clear();
+    return this.#instances.get(key) ?? this.#instances.add(key, new Instance(this, key, args));
   }
 
   resolve(instance: Instance<unknown>): Computation<unknown> {
@@ -253,30 +225,6 @@ class Definition implements TaskDefinition {
       }${factoryHint(made)}`,
     );
   }
-}
-
-/**
- * How long an instance is held after it was made whatever holds it, in ms: a process that makes
- * ever new instances (a loop of runs over ids, a page reacting to input) keeps those it still
- * uses, not every one it ever made.
- */
-const HOLD_MS = 1000;
-/**
- * The definitions with instances to {@link Definition.age} at the end of the current hold: held
- * weakly, as a task declared again, or dropped, goes with its instances as soon as nothing holds
- * them (a benchmark making a new graph each round kept the last second's graphs, and ran slower).
- */
-const toAge: WeakRef<Definition>[] = [];
-
-function ageLater(definition: Definition): void {
-  if (toAge.length === 0) {
-    const timer: { unref?: () => void } | number = setTimeout(() => {
-      for (const each of toAge.splice(0)) each.deref()?.age();
-    }, HOLD_MS);
-    // Node: a timer that keeps no process alive.
-    if (typeof timer === 'object') timer.unref?.();
-  }
-  toAge.push(new WeakRef(definition));
 }
 
 /** The slip most likely behind a factory's wrong result. */
