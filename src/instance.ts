@@ -145,7 +145,9 @@ export function isInstance(value: unknown): value is Instance<unknown> {
  */
 export function foreignInstance(value: object): string | undefined {
   if (value instanceof Instance || value.constructor?.name !== 'Instance') return undefined;
-  const { label, key } = value as { label?: unknown; key?: unknown };
-  if (typeof label !== 'string' || typeof key !== 'string') return undefined;
+  // All of an instance's shape, not only its name: a class of the user's may be named so too.
+  const { label, key, task, run } = value as { label?: unknown; key?: unknown; task?: unknown; run?: unknown };
+  if (typeof label !== 'string' || typeof key !== 'string' || typeof run !== 'function') return undefined;
+  if (typeof (task as { id?: unknown } | undefined)?.id !== 'string') return undefined;
   return `the task instance ${label} of another copy of checkpoint-tool: this process loaded the library twice (see \`npm ls checkpoint-tool\`), and one copy cannot run the tasks of the other`;
 }

@@ -303,7 +303,7 @@ test('resourceLimits with a misspelt limit, or a limit that is not a number, is 
   assert.throws(() => nodePool(module, { resourceLimits: { maxOldGenerationSizeMb: '64' as never } }), {
     name: 'CheckpointError',
     message:
-      'nodePool(): expected `resourceLimits.maxOldGenerationSizeMb` to be a number of megabytes above 0, got "64"',
+      'nodePool(): expected `resourceLimits.maxOldGenerationSizeMb` to be a number of megabytes (0: Node’s default), got "64"',
   });
 });
 

@@ -106,10 +106,19 @@ test('requires given an iterator, a Set or nested arrays: the error says to give
 test('an instance made by another copy of checkpoint-tool (two copies installed) is named as such, not as an instance of Instance', async () => {
   // What another copy's instance looks like from this one: its own class, also named Instance.
   class Instance {
+    readonly task = { id: 'fit' };
+    readonly label = 'fit(1)';
+    readonly key = '[1]';
+    run() {}
+  }
+  const stranger = new Instance();
+  // A class of the user's that is only named so is not taken for one.
+  class Other {
     readonly label = 'fit(1)';
     readonly key = '[1]';
   }
-  const stranger = new Instance();
+  Object.defineProperty(Other, 'name', { value: 'Instance' });
+  assert.throws(() => requires(new Other() as never), /got an instance of Instance$/);
   assert.throws(() => requires(stranger as never), {
     name: 'TaskDefinitionError',
     message:

@@ -97,12 +97,12 @@ const RESOURCE_LIMITS: readonly string[] = [
 function checkResourceLimits(limits: unknown): void {
   const given = checkOptionNames('nodePool(): `resourceLimits`', limits, RESOURCE_LIMITS);
   for (const name of RESOURCE_LIMITS) {
-    const ok = (value: unknown) => typeof value === 'number' && value > 0;
+    const ok = (value: unknown) => typeof value === 'number' && value >= 0;
     checkOption(
       'nodePool()',
       `resourceLimits.${name}`,
       given[name],
-      'a number of megabytes above 0',
+      'a number of megabytes (0: Node’s default)',
       ok,
       CheckpointError,
     );
