@@ -45,9 +45,16 @@ export function median(values: readonly number[]): number {
     : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
-/** Times `fn` once, in ms, after a garbage collection; `setup` runs first and is not timed. */
+/**
+ * Times `fn` once, in ms, after a turn of the event loop and a garbage collection; `setup` runs
+ * first and is not timed. The turn lets the process settle as an application's would between
+ * runs: its timers run (the end of tasks' holds on their instances), and JavaScript lets go of
+ * what `WeakRef`s point to, which it keeps until a turn ends. Without it, a benchmark whose
+ * every step is a microtask (runs on the memory store) would be one long turn.
+ */
 export async function time<T>(fn: (prepared: T) => unknown, setup?: () => T | Promise<T>): Promise<number> {
   const prepared = (await setup?.()) as T;
+  await new Promise((resolve) => setImmediate(resolve));
   gc();
   const start = performance.now();
   await fn(prepared);
