@@ -66,6 +66,11 @@ export class InstanceTable<T extends object> {
     return released;
   }
 
+  /** Stops holding the recent values, without keeping them weakly either. */
+  dropRecent(): void {
+    this.#recent.clear();
+  }
+
   /** Whether some values are still held for sure. */
   get holding(): boolean {
     return this.#holding;
@@ -73,16 +78,16 @@ export class InstanceTable<T extends object> {
 }
 
 /**
- * The tables holding values for sure, oldest hold first. Referred to weakly: a task declared
- * again, or dropped, goes with its instances as soon as nothing holds them (a benchmark making a
- * new graph each round kept the last second's graphs, and ran slower).
+ * The tables holding values for sure, oldest hold first. Held, not referred to by `WeakRef`s,
+ * which JavaScript keeps until the event loop turns: a table whose task is declared again drops
+ * its values instead (see `Definition.superseded`).
  */
-const waiting: WeakRef<InstanceTable<object>>[] = [];
+const waiting: InstanceTable<object>[] = [];
 /** The timer that ends the holds, while one is set. */
 let timer: ReturnType<typeof setTimeout> | undefined;
 
 function hold(table: InstanceTable<object>): void {
-  waiting.push(new WeakRef(table));
+  waiting.push(table);
   if (timer === undefined) endHoldsIn(HOLD_MS);
 }
 
@@ -97,9 +102,9 @@ function endHolds(): void {
   timer = undefined;
   let left = SLICE;
   while (waiting.length > 0 && left > 0) {
-    const table = (waiting[0] as WeakRef<InstanceTable<object>>).deref();
-    if (table) left -= table.release(left);
-    if (!table?.holding) waiting.shift();
+    const table = waiting[0] as InstanceTable<object>;
+    left -= table.release(left);
+    if (!table.holding) waiting.shift();
   }
   if (waiting.length > 0) endHoldsIn(0);
 }

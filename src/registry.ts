@@ -9,6 +9,11 @@ export interface RegisteredTask {
   readonly version: string;
   /** The instance of a canonical argument key, as made by `canonicalKey`. */
   instance(key: string): Instance<unknown>;
+  /**
+   * Told when a later declaration takes this one's place (the same one evaluated again, or a
+   * different one): the instances it made need no longer be kept for it.
+   */
+  superseded(): void;
 }
 
 /**
@@ -50,6 +55,7 @@ let replacements = 0;
 export function register(task: RegisteredTask): Registration {
   const folded = task.id.toLowerCase();
   const holder = holders.get(folded);
+  holder?.task.superseded();
   if (holder?.task.id === task.id && holder.task.fingerprint === task.fingerprint) {
     holder.task = task;
     return holder.registration;

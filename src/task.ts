@@ -140,6 +140,7 @@ export function task<A extends readonly unknown[], R>(
     fingerprint: `${factory.toString()}\n${JSON.stringify([options.version ?? '', level, maxConcurrency])}`,
     version: options.version ?? '',
     instance: (key) => definition.byKey(key),
+    superseded: () => definition.superseded(),
   });
   const definition = new Definition(
     name,
@@ -213,6 +214,16 @@ class Definition implements TaskDefinition {
    */
   byKey(key: string, args?: readonly Json[]): Instance<unknown> {
     return this.#instances.get(key) ?? this.#instances.add(key, new Instance(this, key, args));
+  }
+
+  /**
+   * A later declaration took this one's place: the instances made in the last second are no longer
+   * held for it (a notebook cell run again, a benchmark's new graph each round would otherwise keep
+   * the last second's graphs, and every graph of a loop that never lets the event loop turn).
+   * Those still held elsewhere stay, but calling this task object again makes new ones.
+   */
+  superseded(): void {
+    this.#instances.dropRecent();
   }
 
   resolve(instance: Instance<unknown>): Computation<unknown> {
