@@ -99,16 +99,21 @@ export function describe(error: unknown): string {
 
 /** How many characters of a thrown object's JSON a message shows. */
 const SHOWN = 200;
+/** Property names whose values a message never shows: messages get logged, and sent on. */
+const SECRET = /auth|token|secret|passw|cookie|credential|api[-_]?key|session/i;
 
 /**
  * The JSON of a thrown object, cut after {@link SHOWN} characters: at most that many values are
  * read, and long strings, arrays and objects are cut before they are walked (binary data is only
  * named), so that a large object (a rejected response with its rows) costs what a small one does.
+ * Values under names like `authorization`, `token` or `password` are shown as `[hidden]`: a rejected
+ * request may carry its credentials.
  */
 function shortJson(value: unknown): string | undefined {
   let values = 0;
   let cut = false;
-  const json = JSON.stringify(value, (_key, item: unknown) => {
+  const json = JSON.stringify(value, (key, item: unknown) => {
+    if (key !== '' && SECRET.test(key)) return '[hidden]';
     if (++values > SHOWN) {
       cut = true;
       return undefined;

@@ -172,6 +172,18 @@ test('odd inputs still give messages: a thrown object without prototype or a pla
   await assert.rejects(plain().run({ store: memoryStore() }), {
     message: 'def-plain-throw() failed: {"status":404,"url":"/x"}',
   });
+  // Without what it carries under credential names: messages get logged.
+  const request = {
+    url: '/x',
+    headers: { Authorization: 'Bearer abc', 'X-Api-Key': 'k1' },
+    password: 'p',
+    user: 'ann',
+  };
+  const secret = task('def-secret-throw', () => () => Promise.reject({ status: 401, request }));
+  await assert.rejects(secret().run({ store: memoryStore() }), {
+    message:
+      'def-secret-throw() failed: {"status":401,"request":{"url":"/x","headers":{"Authorization":"[hidden]","X-Api-Key":"[hidden]"},"password":"[hidden]","user":"ann"}}',
+  });
   // A large one costs what its first 200 characters do, not a walk of all of it (a rejected
   // response with its rows): each row read counts.
   let read = 0;
