@@ -97,6 +97,14 @@ export function describe(error: unknown): string {
   return text;
 }
 
+/**
+ * Whether an error is the stack running out: a `RangeError` in V8 and WebKit, an `InternalError`
+ * in Firefox, each saying so; not any `RangeError` (a proxy's trap may throw one of its own).
+ */
+export function isStackOverflow(error: unknown): boolean {
+  return /call stack|too much recursion/i.test(String((error as Error | undefined)?.message));
+}
+
 /** How many characters of a thrown object's JSON a message shows. */
 const SHOWN = 200;
 /** Property names whose values a message never shows: messages get logged, and sent on. */

@@ -1,4 +1,4 @@
-import { describe, InvalidArgumentError } from './errors.js';
+import { describe, InvalidArgumentError, isStackOverflow } from './errors.js';
 import { foreignInstance, isInstance } from './instance.js';
 
 /** A value JSON can express. Task arguments are of this type. */
@@ -20,8 +20,7 @@ export function canonicalKey(task: string, args: readonly unknown[]): string {
     return canonical(task, given === args.length ? args : args.slice(0, given), 'args', new Set());
   } catch (error) {
     if (error instanceof InvalidArgumentError) throw error;
-    // Only the stack running out throws a RangeError here.
-    if (error instanceof RangeError) throw new InvalidArgumentError(task, 'args', 'is nested too deeply');
+    if (isStackOverflow(error)) throw new InvalidArgumentError(task, 'args', 'is nested too deeply');
     // A proxy's trap (its keys, its prototype) threw: where is not known.
     throw unreadable(task, 'args', error);
   }

@@ -103,6 +103,19 @@ test('an argument whose getter or proxy throws is an InvalidArgumentError naming
     name: 'InvalidArgumentError',
     message: 'Task `def-getter`: args could not be read: TypeError: no keys; task arguments must be JSON values',
   });
+  // A RangeError of the trap's own is not the stack running out.
+  const ranged = new Proxy(
+    {},
+    {
+      ownKeys() {
+        throw new RangeError('out of range');
+      },
+    },
+  );
+  assert.throws(() => t([ranged]), {
+    name: 'InvalidArgumentError',
+    message: 'Task `def-getter`: args could not be read: RangeError: out of range; task arguments must be JSON values',
+  });
 });
 
 test('a store that cannot read a task’s results fails the run naming the task, and loses nothing', async () => {

@@ -1,5 +1,5 @@
 import SuperJSON from 'superjson';
-import { describe, SerializationError } from '../errors.js';
+import { describe, isStackOverflow, SerializationError } from '../errors.js';
 import { joinPieces } from '../storage/pieces.js';
 import { loadValue, type ReferenceAnnotations } from './references.js';
 import { registerTransformers } from './transformers.js';
@@ -112,9 +112,9 @@ export function serializePieces(value: unknown): Uint8Array[] {
   } catch (error) {
     // Whatever else fails (nesting deeper than the stack, a throwing getter) is still about storing.
     if (error instanceof SerializationError) throw error;
-    // The stack ran out: V8 and WebKit say so in a RangeError, Firefox in an InternalError.
-    const tooDeep = /call stack|too much recursion/i.test(String((error as Error | undefined)?.message));
-    const why = tooDeep ? 'it is nested too deeply (objects and arrays within each other)' : describe(error);
+    const why = isStackOverflow(error)
+      ? 'it is nested too deeply (objects and arrays within each other)'
+      : describe(error);
     throw new SerializationError(`value could not be stored: ${why}`, { cause: error });
   } finally {
     sections = undefined;
