@@ -38,9 +38,9 @@ export function serve(endpoint?: Endpoint): void {
   // would leave the pool nothing to watch.
   let holding: Promise<boolean> | boolean = false;
   let first = true;
-  // The job posted last, from its arrival (before it starts) to its end: one at a time.
-  let running: { readonly post: number; readonly controller: AbortController } | undefined;
-  // The jobs' signal, one job at a time: the same until it fires, as no computation holds it
+  // The post of the job posted last, from its arrival (before it starts) to its end: one at a time.
+  let running: number | undefined;
+  // That job's signal: the same for every job until it fires, as no computation holds it
   // (`currentSignal()` gives each its own, which stops following this one when it ends), and a
   // controller costs a few µs, about a tenth of a job's dispatch.
   let controller = new AbortController();
@@ -63,7 +63,7 @@ export function serve(endpoint?: Endpoint): void {
       // Running from now on for `abort`, which may come while the worker waits for its lock.
       if (controller.signal.aborted) controller = new AbortController();
       const { signal } = controller;
-      running = { post: job.post, controller };
+      running = job.post;
       let result: Packed;
       try {
         await holding;
@@ -89,7 +89,7 @@ export function serve(endpoint?: Endpoint): void {
       return buffers.length > 0 ? transfer(outcome, buffers) : outcome;
     },
     abort(post, reason) {
-      if (running?.post === post) running.controller.abort(fromEnvelope(reason));
+      if (running === post) controller.abort(fromEnvelope(reason));
     },
   };
   expose(api, port);

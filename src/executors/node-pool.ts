@@ -96,8 +96,8 @@ const RESOURCE_LIMITS: readonly string[] = [
 /** Node takes any object as `resourceLimits`, and ignores what it does not know: a misspelt limit limits nothing. */
 function checkResourceLimits(limits: unknown): void {
   const given = checkOptionNames('nodePool(): `resourceLimits`', limits, RESOURCE_LIMITS);
+  const ok = (value: unknown) => typeof value === 'number' && value >= 0;
   for (const name of RESOURCE_LIMITS) {
-    const ok = (value: unknown) => typeof value === 'number' && value >= 0;
     checkOption(
       'nodePool()',
       `resourceLimits.${name}`,

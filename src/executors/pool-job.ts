@@ -71,12 +71,17 @@ export function closed(pending: Pending): Error {
 export function stopped(worker: string, pending: Pending, reason: unknown): CheckpointError {
   const label = jobLabel(pending.job);
   let what = `${worker} stopped while computing ${label}`;
-  if (!pending.started && pending.lostBy !== undefined) {
+  if (stoppedTwice(pending)) {
     what = `${worker} stopped before starting ${label}, as ${pending.lostBy} did before it`;
   } else if (!pending.started) {
     what = `${worker} stopped before starting ${label}, whose inputs' buffers had been moved to it (see the pool's \`transfer\` option)`;
   }
   return new CheckpointError(`${what}: ${describeReason(reason)}`, { cause: reason });
+}
+
+/** Whether a job's worker stopped before starting it, as the worker given it first had. */
+export function stoppedTwice(pending: Pending): boolean {
+  return !pending.started && pending.lostBy !== undefined;
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   report,
   stopped,
   stoppedEarly,
+  stoppedTwice,
   unloadable,
   unsent,
   WORKERS_RETRY_MS,
@@ -281,7 +282,7 @@ class Pool implements PoolExecutor {
       // Failed there, it is reported started there, even if it never began.
       if (!pending.started) report(slot.name, pending);
       const error = stopped(slot.name, pending, reason);
-      if (!pending.started && pending.lostBy !== undefined) this.#notLoading = { error, at: performance.now() };
+      if (stoppedTwice(pending)) this.#notLoading = { error, at: performance.now() };
       pending.reject(error);
     }
     this.#dispatch();

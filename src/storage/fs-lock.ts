@@ -24,8 +24,8 @@ let keptOpen = 0;
 /**
  * Exclusive locks shared by every process on a cache, one file each: the lock on an entry is a
  * file created only if absent, naming its owner's pid and host. A waiter polls while a live holder
- * has it (woken at once by a release in its own process), and takes over a lock whose holder died (same host, pid gone) or stopped refreshing it,
- * so a killed process never blocks the cache.
+ * has it (woken at once by a release in its own process), and takes over a lock whose holder died
+ * (same host, pid gone) or stopped refreshing it, so a killed process never blocks the cache.
  *
  * The holder may turn the lock file into the entry it guards: write the entry into it and rename
  * it into place ({@link LockFiles.release} is then a no-op). Storing an entry under its lock thus
