@@ -14,6 +14,7 @@ const sizes = [10_000, 30_000, 100_000];
 
 /** Runs the scheduler benchmark. */
 export async function benchScheduler(): Promise<void> {
+  note(`this machine: ${faultCost().toFixed(1)} µs per page fault (64 MB touched for the first time)`);
   for (const name of ['choose', 'fan-in'] as const) {
     await warmUp(name);
     const perInstance = new Map<number, { library: number; bare: number }>();
@@ -21,36 +22,64 @@ export async function benchScheduler(): Promise<void> {
       const { instances } = makeGraph(name, size);
       let value: number | undefined;
       const cpu: number[] = [];
+      const faults = { library: [] as number[], bare: [] as number[] };
       const run = async ({ root }: { root: Instance<number> }) => {
         const before = process.cpuUsage();
+        const faulted = pageFaults();
         value = await root.run({ store: memoryStore() });
+        faults.library.push(pageFaults() - faulted);
         const { user, system } = process.cpuUsage(before);
         cpu.push((user + system) / 1000);
+      };
+      const bare = async () => {
+        const faulted = pageFaults();
+        await bareRun(name, size);
+        faults.bare.push(pageFaults() - faulted);
       };
       const times = await paired(
         5,
         () => time(run, () => makeGraph(name, size)),
-        () => time(() => bareRun(name, size)),
+        () => time(bare),
       );
       assert.equal(value, await bareRun(name, size), `${name} ${size}: the run computed a wrong value`);
       const library = median(times.figure);
-      const bare = median(times.baseline);
+      const baseline = median(times.baseline);
       const rate = (instances / library) * 1000;
-      perInstance.set(size, { library: library / instances, bare: bare / instances });
+      perInstance.set(size, { library: library / instances, bare: baseline / instances });
       report({
         section,
         name: `${name} ${format(instances)} instances, cold, memory store`,
         value: library,
         unit: 'ms',
         baselineName: 'bare Map of promises',
-        baseline: bare,
+        baseline,
         // CPU time (all threads, GC's included) tells what the run costs when other processes share the cores.
-        note: `${format(rate)} instances/s; ${format((instances / median(cpu)) * 1000)} per CPU-second`,
+        // Page faults: memory the run touched for the first time (given back by the collection
+        // before it). Each costs from under a microsecond to over ten on a VM, so the figures of
+        // one machine and another differ by more than their speed.
+        note: `${format(rate)} instances/s; ${format((instances / median(cpu)) * 1000)} per CPU-second; page faults ${format(median(faults.library))} (baseline ${format(median(faults.bare))})`,
         aim: { text: `≥ ${format(aim)} instances/s`, met: rate >= aim },
       });
     }
     growth(name, perInstance);
   }
+}
+
+/** The process's minor page faults so far: memory touched for the first time. */
+function pageFaults(): number {
+  return process.resourceUsage().minorPageFault;
+}
+
+/**
+ * What a page fault costs here, in µs: the time to touch each page of 64 MB of new memory, per
+ * fault. A run that keeps more memory than the last collection left it pays this per 4 KiB.
+ */
+function faultCost(): number {
+  const faulted = pageFaults();
+  const start = performance.now();
+  const bytes = new Uint8Array(64 * 1024 * 1024);
+  for (let i = 0; i < bytes.length; i += 4096) bytes[i] = 1;
+  return ((performance.now() - start) * 1000) / Math.max(1, pageFaults() - faulted);
 }
 
 /**
