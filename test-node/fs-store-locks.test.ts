@@ -4,7 +4,7 @@ import { readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promi
 import { join } from 'node:path';
 import { describe, mock, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { fsStore, type Store } from 'checkpoint-tool';
+import { fsStore, type Store, task } from 'checkpoint-tool';
 import { onlyLock, temporaryDir, tree } from './helpers.js';
 import { bytesOf, entryBytes, entryOf } from './store-checks.js';
 
@@ -70,6 +70,50 @@ describe('fsStore on disk', () => {
     while (!taken && Date.now() < until) await turns(10);
     assert.equal(taken, true, 'the release woke the waiting store');
     await (await waiting)?.();
+  });
+
+  test('a run of another version of a task does not wait for a run computing the same instance, whose value it could not use', async () => {
+    const dir = await temporaryDir();
+    const store = fsStore({ dir });
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    let started!: () => void;
+    const computing = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const v1 = task(
+      'lock-versions',
+      (x: number) => async () => {
+        started();
+        await gate;
+        return `v1:${x}`;
+      },
+      { version: '1' },
+    );
+    const first = v1(1).run({ store });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      // Version 1 holds the instance's lock while it computes.
+      await computing;
+      const v2 = task('lock-versions', (x: number) => () => `v2:${x}`, { version: '2' });
+      // Waiting would last as long as version 1 computes: here until the gate opens, which only a
+      // failure of this test does (after 10 s, rather than hanging).
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('the run of version 2 waited for version 1')), 10_000);
+      });
+      assert.equal(await Promise.race([v2(1).run({ store }), late]), 'v2:1');
+      open();
+      assert.equal(await first, 'v1:1');
+      // Version 1, stored last, replaced version 2's entry: version 2 computes its value again,
+      // never taking version 1's for its own.
+      assert.equal(await v2(1).run({ store }), 'v2:1');
+    } finally {
+      clearTimeout(timer);
+      open();
+      await first.catch(() => {});
+    }
   });
 
   test('a lock this thread holds under another spelling of its path (a symbolic link) is not taken over', async () => {

@@ -86,4 +86,62 @@ export const modelCases: readonly StoreCase[] = [
       await expectEntry(first, 'task', entry, 'after locking');
     },
   },
+  {
+    name: 'lock (where the store has one) excludes per version too: another version of a held key is granted at once',
+    async run(open) {
+      const first = open();
+      const second = open();
+      if (!first.lock || !second.lock) return;
+      const release = await first.lock('task', '[1]');
+      let releaseOne: (() => Promise<void>) | undefined;
+      try {
+        // Granted while the same key is held without a version (and then at version 1). Waiting
+        // for them would never end: a test that fails says so after 10 s rather than hanging.
+        releaseOne = await granted(first.lock('task', '[1]', '1'), 'version 1');
+        await (await granted(second.lock('task', '[1]', '2'), 'version 2'))();
+        await (await granted(second.lock('task', '[1]', '["1"]'), 'version ["1"]'))();
+        let taken = false;
+        const waiting = second.lock('task', '[1]', '1').then((releaseSecond) => {
+          taken = true;
+          return releaseSecond;
+        });
+        // The same version waits, as without versions: the probe lock below, taken and released
+        // after this one was asked, shows that the store had time to grant it were it free.
+        await (await second.lock('task', '[2]', '1'))();
+        expectEqual(taken, false, 'the same version of a held key was granted');
+        const releasing = releaseOne;
+        releaseOne = undefined;
+        await releasing();
+        await (await waiting)();
+        expectEqual(taken, true, 'the same version after release');
+      } finally {
+        await releaseOne?.();
+        await release();
+      }
+      await expectKeys(first, 'task', [], 'locks only');
+    },
+  },
 ];
+
+/** A lock being taken, or a failure naming it when it is not granted within 10 s (a lock waiting for another). */
+async function granted(lock: Promise<() => Promise<void>>, what: string): Promise<() => Promise<void>> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`the lock of ${what} was not granted while another version was held`)),
+      10_000,
+    );
+  });
+  try {
+    return await Promise.race([lock, late]);
+  } catch (error) {
+    // Granted once the test has released the others: released then, so that nothing stays held.
+    lock.then(
+      (release) => release(),
+      () => {},
+    );
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}

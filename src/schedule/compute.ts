@@ -62,7 +62,7 @@ export class Computations implements JobHost {
         ? inputs.then((values) => this.#computeFrom(i, values, dispatched))
         : this.#computeFrom(i, inputs, dispatched);
     }
-    const locked = Promise.resolve(store.lock(instance.task.id, instance.key));
+    const locked = Promise.resolve(store.lock(instance.task.id, instance.key, instance.task.version));
     return stopping.until(locked).then(async (unlock) => {
       if (unlock === STOPPED) {
         // The run stopped while this node waited for its lock: released as soon as it is taken.

@@ -53,9 +53,9 @@ export function withFallback(
   return {
     status,
     store: {
-      lock: async (folder, key) => {
+      lock: async (folder, key, version) => {
         const current = await store();
-        return current.lock ? current.lock(folder, key) : async () => {};
+        return current.lock ? current.lock(folder, key, version) : async () => {};
       },
       readMeta: async (folder, key) => (await store()).readMeta(folder, key),
       readMetas: async (folder, keys) => {

@@ -75,6 +75,12 @@ export function fsStore(options: FsStoreOptions = {}): Store {
   const fileName = (key: string) => `${hash('sha256', key)}.entry`;
   const entryPath = (folder: string, key: string) => join(folderPath(folder), fileName(key));
   /** Task `folder`'s folder, once found to be its own (see {@link FolderOwners}). */
+  /**
+   * The lock file of an entry for one version of its task. Without a version it is
+   * `<hash>.entry.lock`, as in earlier releases, which processes running one of those then respect.
+   */
+  const lockPath = (path: string, version = '') =>
+    version === '' ? `${path}.lock` : `${path}.${hash('sha256', version).slice(0, 16)}.lock`;
   const ownFolder = async (folder: string) => {
     const dir = folderPath(folder);
     await owners.check(folder, dir);
@@ -216,7 +222,8 @@ export function fsStore(options: FsStoreOptions = {}): Store {
       const path = entryPath(folder, key);
       const writeEntry = (fd: number) => writeEntryTo(fd, meta, value);
       // Under its lock, the entry is written into the lock file, which is then renamed into place.
-      if (locks.holds(`${path}.lock`) && (await locks.commit(`${path}.lock`, writeEntry, path))) return;
+      const lock = lockPath(path, meta.version);
+      if (locks.holds(lock) && (await locks.commit(lock, writeEntry, path))) return;
       await inFolder(folder, async () => {
         const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
         const fd = await openFile(temporary, 'w');
@@ -234,8 +241,8 @@ export function fsStore(options: FsStoreOptions = {}): Store {
         }
       });
     },
-    async lock(folder, key) {
-      const path = `${entryPath(folder, key)}.lock`;
+    async lock(folder, key, version) {
+      const path = lockPath(entryPath(folder, key), version);
       await inFolder(folder, () => locks.acquire(path));
       return () => locks.release(path);
     },

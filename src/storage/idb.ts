@@ -105,7 +105,12 @@ export function idbStore(options: IdbStoreOptions = {}): Store {
   };
   return {
     // Web Locks are shared by every tab and worker of the origin, and released when a tab closes.
-    lock: globalThis.navigator?.locks ? (folder, key) => webLock(`${lockPrefix}${folder}:${key}`) : undefined,
+    // Per version, the name of earlier releases without one. A key's text ends with `]` and a
+    // version's JSON with an unescaped `"`, so no two folder, key and version share a name.
+    lock: globalThis.navigator?.locks
+      ? (folder, key, version = '') =>
+          webLock(`${lockPrefix}${folder}:${key}${version === '' ? '' : `:${JSON.stringify(version)}`}`)
+      : undefined,
     async readMeta(folder, key) {
       const [meta] = await read([['m', folder, key]]);
       if (meta === undefined) return undefined;

@@ -86,10 +86,12 @@ export interface Store {
   /** Lists the keys stored in a folder. */
   keys(folder: string): Promise<string[]>;
   /**
-   * Optional: takes an exclusive lock on one entry, shared by every process or tab using the same
-   * storage, and resolves to the function that releases it. A run holds it while it computes and
-   * stores the entry, so that concurrent runs compute each instance once. A lock whose holder died
-   * must not block forever.
+   * Optional: takes an exclusive lock on one entry for one `version` of its task (`''`, the
+   * default, for a task without one), shared by every process or tab using the same storage, and
+   * resolves to the function that releases it. A run holds it while it computes and stores the
+   * entry, so that concurrent runs compute each instance once. Locks of different versions are
+   * independent: what one version computes is stale for another, so a run never waits for it. A
+   * lock whose holder died must not block forever.
    */
-  lock?(folder: string, key: string): Promise<() => Promise<void>>;
+  lock?(folder: string, key: string, version?: string): Promise<() => Promise<void>>;
 }
