@@ -116,6 +116,20 @@ describe('fsStore on disk', () => {
     }
   });
 
+  test('under the lock of a version, the entry of that version is written into its lock file', async () => {
+    const dir = await temporaryDir();
+    const store = fsStore({ dir });
+    const release = await store.lock?.('task', '[1]', '2');
+    assert.ok(release);
+    const [lockFile = ''] = await readdir(join(dir, 'checkpoint', 'task'));
+    assert.match(lockFile, /\.entry\.[0-9a-f]{16}\.lock$/);
+    const entry = entryOf('[1]', bytesOf('v2'));
+    await store.write('task', '[1]', { ...entry, meta: { ...entry.meta, version: '2' } });
+    // Committed: the lock file became the entry, before the release (not a temporary file beside it).
+    assert.deepEqual(await readdir(join(dir, 'checkpoint', 'task')), [lockFile.replace(/\.[0-9a-f]{16}\.lock$/, '')]);
+    await release();
+  });
+
   test('a lock this thread holds under another spelling of its path (a symbolic link) is not taken over', async () => {
     const dir = await temporaryDir();
     const alias = `${dir}-alias`;

@@ -19,9 +19,9 @@ function failingWrites(inner: Store, code: 'ENOSPC' | 'EROFS', when: (key: strin
       fail(key);
       return inner.write(folder, key, entry);
     },
-    async lock(folder, key) {
+    async lock(folder, key, version) {
       fail(key);
-      return inner.lock!(folder, key);
+      return inner.lock!(folder, key, version);
     },
   };
 }
