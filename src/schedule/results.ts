@@ -3,6 +3,7 @@ import { CheckpointError, describe } from '../errors.js';
 import type { Graph } from '../graph.js';
 import type { Instance } from '../instance.js';
 import type { Plan } from '../plan.js';
+import { NONE } from '../requires.js';
 import type { EntryMeta, Store } from '../storage/types.js';
 import { allSettled, MISSING } from './outcomes.js';
 
@@ -103,11 +104,13 @@ export class Results {
   }
 
   /** The current stamps of a node's inputs; loading an input may have recomputed it under a new stamp. */
-  inputStamps(i: number): string[] {
+  inputStamps(i: number): readonly string[] {
     const { dependencies, dependencyStart } = this.#graph;
     const start = dependencyStart[i]!;
-    // Sized up front: the list is kept with the stored entry, and one grown by `push` from empty
-    // keeps room for 17 items however few it holds.
+    // Kept with the stored entry: a node without inputs (a leaf) shares one empty list rather than
+    // keeping its own, and the others' are sized up front (one grown by `push` from empty keeps
+    // room for 17 items however few it holds).
+    if (dependencyStart[i + 1] === start) return NONE;
     const stamps = new Array<string>(dependencyStart[i + 1]! - start);
     for (let d = 0; d < stamps.length; d++) stamps[d] = this.#stamps[dependencies[start + d]!] as string;
     return stamps;
