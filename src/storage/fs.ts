@@ -74,13 +74,14 @@ export function fsStore(options: FsStoreOptions = {}): Store {
   };
   const fileName = (key: string) => `${hash('sha256', key)}.entry`;
   const entryPath = (folder: string, key: string) => inDir(folderPath(folder), fileName(key));
-  /** Task `folder`'s folder, once found to be its own (see {@link FolderOwners}). */
   /**
    * The lock file of an entry for one version of its task. Without a version it is
-   * `<hash>.entry.lock`, as in earlier releases, which processes running one of those then respect.
+   * `<hash>.entry.lock`, the name earlier releases gave every version's lock: their processes still
+   * respect it for tasks without a version.
    */
   const lockPath = (path: string, version = '') =>
     version === '' ? `${path}.lock` : `${path}.${hash('sha256', version).slice(0, 16)}.lock`;
+  /** Task `folder`'s folder, once found to be its own (see {@link FolderOwners}). */
   const ownFolder = async (folder: string) => {
     const dir = folderPath(folder);
     await owners.check(folder, dir);
