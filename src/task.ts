@@ -95,7 +95,9 @@ export function task<A extends readonly unknown[], R>(
   options: TaskOptions = {},
 ): Task<A, Awaited<R>> {
   checkName('name', name);
-  checkOptionNames(`Task \`${name}\``, options, OPTIONS);
+  // How every message about this declaration starts.
+  const call = `Task \`${name}\``;
+  checkOptionNames(call, options, OPTIONS);
   if (options.namespace !== undefined) checkName('namespace', options.namespace, name);
   const id = options.namespace ? `${options.namespace}.${name}` : name;
   if (id.length > MAX_ID) {
@@ -103,10 +105,10 @@ export function task<A extends readonly unknown[], R>(
       `Task \`${id.slice(0, 40)}...\`: expected the name (with its namespace) to be at most ${MAX_ID} characters, got ${id.length}: it names a folder`,
     );
   }
-  checkOption(`Task \`${name}\``, 'version', options.version, 'a string', isString);
+  checkOption(call, 'version', options.version, 'a string', isString);
 
   if (typeof factory !== 'function') {
-    throw new TaskDefinitionError(`Task \`${name}\`: expected the factory to be a function, got ${typeof factory}`);
+    throw new TaskDefinitionError(`${call}: expected the factory to be a function, got ${typeof factory}`);
   }
   // Read-only `prototype`: a class, not a method named `class` nor an arrow taking `class$`.
   if (
@@ -114,18 +116,18 @@ export function task<A extends readonly unknown[], R>(
     Object.getOwnPropertyDescriptor(factory, 'prototype')?.writable === false
   ) {
     throw new TaskDefinitionError(
-      `Task \`${name}\`: expected the factory to be a function, got the class ${factory.name || '(anonymous)'}: a factory is called, not constructed, and returns the function that computes the value, as in \`(x) => () => x * 2\``,
+      `${call}: expected the factory to be a function, got the class ${factory.name || '(anonymous)'}: a factory is called, not constructed, and returns the function that computes the value, as in \`(x) => () => x * 2\``,
     );
   }
   checkOption(
-    `Task \`${name}\``,
+    call,
     'maxConcurrency',
     options.maxConcurrency,
     'a whole number from 1 and up',
     (value) => typeof value === 'number' && value >= 1 && (Number.isInteger(value) || value === Infinity),
   );
   checkOption(
-    `Task \`${name}\``,
+    call,
     'compress',
     options.compress,
     'a boolean or a level from 0 to 9',
