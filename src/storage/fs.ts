@@ -8,6 +8,7 @@ import { type EntryRead, type Header, readEntry, writeEntryTo } from './entry-fi
 import { closeFile, isMissing, mayBlock, openFile, renameFile, statPath } from './fs-calls.js';
 import { FolderOwners } from './fs-folder-owners.js';
 import { type HeaderRead, problem, readHeader, readHeaderNow } from './fs-headers.js';
+import { HeaderIndexes, type IndexedHeaders } from './fs-index.js';
 import { LockFiles } from './fs-lock.js';
 import type { EntryMeta, Store, StoredEntry } from './types.js';
 
@@ -58,6 +59,7 @@ export function fsStore(options: FsStoreOptions = {}): Store {
   const made = new Map<string, Promise<void>>();
   const owners = new FolderOwners(root);
   const locks = new LockFiles({ staleMs: 10_000, heartbeatMs: 2_000 });
+  const indexes = new HeaderIndexes(root);
   const onCorrupt =
     options.onCorrupt ??
     ((entry: CorruptEntry) =>
@@ -166,57 +168,107 @@ export function fsStore(options: FsStoreOptions = {}): Store {
     return metaOf(folder, key, await readHeader(path));
   }
 
+  /**
+   * Reads the headers of `keys`' entries in task `folder`'s folder `dir`, each checked (a damaged
+   * entry is reported and removed), and lists the folder for many keys: `present`, its file names.
+   */
+  async function readHeaders(
+    folder: string,
+    dir: string,
+    keys: readonly string[],
+  ): Promise<{ metas: (EntryMeta | undefined)[]; names: string[]; present?: Set<string> }> {
+    const names = keys.map(fileName);
+    // Listing the folder once spares a cold run a failed open per instance; a few keys are
+    // cheaper to open than a large folder is to list.
+    let present: Set<string> | undefined;
+    if (keys.length >= LIST_FROM) {
+      try {
+        present = new Set(await readdir(dir));
+      } catch (error) {
+        if (!isMissing(error)) throw error;
+        present = new Set();
+      }
+    }
+    const listed = (i: number) => !present || present.has(names[i] as string);
+    // Headers in the page cache are read blocking, several times faster than through libuv's
+    // threads, in slices between which other work runs. Once a read is slow (the disk, a network
+    // share), the rest are read in parallel instead: a far lower bar than the one for the store's
+    // other calls (see mayBlock), as reads that miss the cache gain most from being parallel.
+    const metas = new Array<EntryMeta | Promise<undefined> | undefined>(keys.length);
+    const read = (i: number, meta: EntryMeta | Promise<undefined> | undefined) => {
+      // A damaged entry's report may reject (onCorrupt threw) long before Promise.all below
+      // takes it: marked handled meanwhile, it fails the read there rather than the process.
+      if (meta instanceof Promise) meta.catch(() => {});
+      metas[i] = meta;
+    };
+    let next = 0;
+    let slice = performance.now();
+    let inSlice = 0;
+    let slowSlices = 0;
+    while (next < keys.length) {
+      const i = next++;
+      if (listed(i)) read(i, metaOf(folder, keys[i] as string, readHeaderNow(inDir(dir, names[i] as string))));
+      inSlice++;
+      const elapsed = performance.now() - slice;
+      if (elapsed > SLICE_MS) {
+        // Two slow slices in a row: one may be a pause (a collection, the first reads compiling).
+        slowSlices = elapsed / inSlice > SLOW_READ_MS ? slowSlices + 1 : 0;
+        if (slowSlices === 2) break;
+        await new Promise((resolve) => setImmediate(resolve));
+        slice = performance.now();
+        inSlice = 0;
+      }
+    }
+    const rest = Array.from({ length: keys.length - next }, (_, i) => next + i);
+    await mapLimited(rest, 64, async (i) => {
+      if (listed(i)) read(i, metaOf(folder, keys[i] as string, await readHeader(inDir(dir, names[i] as string))));
+    });
+    return { metas: await Promise.all(metas), names, ...(present && { present }) };
+  }
+
+  /**
+   * The metadata of `keys`' entries from the folder's index: read from their files only for the
+   * entries present that the index did not read.
+   */
+  function fromIndex(
+    folder: string,
+    dir: string,
+    keys: readonly string[],
+    { metas, unread }: IndexedHeaders,
+  ): Promise<(EntryMeta | undefined)[]> {
+    return Promise.all(
+      keys.map((key) => {
+        const meta = metas.get(key);
+        if (meta || unread.size === 0 || !unread.has(fileName(key))) return meta;
+        return readHeader(inDir(dir, fileName(key))).then((read) => metaOf(folder, key, read));
+      }),
+    );
+  }
+
   return {
     readMeta,
     async readMetas(folder, keys) {
       const dir = await ownFolder(folder);
-      const names = keys.map(fileName);
-      // Listing the folder once spares a cold run a failed open per instance; a few keys are
-      // cheaper to open than a large folder is to list.
-      let present: Set<string> | undefined;
-      if (keys.length >= LIST_FROM) {
-        try {
-          present = new Set(await readdir(dir));
-        } catch (error) {
-          if (!isMissing(error)) throw error;
-          present = new Set();
+      // Many keys: the folder's index, if it is unchanged since the index was built; else its
+      // headers are read, and an index built of them (see HeaderIndexes).
+      const many = keys.length >= LIST_FROM;
+      const indexed = many ? await indexes.read(folder, dir) : undefined;
+      if (indexed) return fromIndex(folder, dir, keys, indexed);
+      const recording = many ? await indexes.record(folder, dir) : undefined;
+      try {
+        const { metas, names, present } = await readHeaders(folder, dir, keys);
+        // Worth an index once a run found many entries cached: not after a cold run's planning.
+        const found = metas.filter((meta) => meta !== undefined);
+        if (recording && present && found.length >= LIST_FROM) {
+          const asked = new Set(names);
+          const unread = [...present].filter((name) => name.endsWith('.entry') && !asked.has(name));
+          await recording.finish(found, unread);
         }
+        return metas;
+      } finally {
+        // After finish, which ends it, a no-op; after a failed read, no index is written.
+        await recording?.abandon();
       }
-      const listed = (i: number) => !present || present.has(names[i] as string);
-      // Headers in the page cache are read blocking, several times faster than through libuv's
-      // threads, in slices between which other work runs. Once a read is slow (the disk, a network
-      // share), the rest are read in parallel instead: a far lower bar than the one for the store's
-      // other calls (see mayBlock), as reads that miss the cache gain most from being parallel.
-      const metas = new Array<EntryMeta | Promise<undefined> | undefined>(keys.length);
-      const read = (i: number, meta: EntryMeta | Promise<undefined> | undefined) => {
-        // A damaged entry's report may reject (onCorrupt threw) long before Promise.all below
-        // takes it: marked handled meanwhile, it fails the read there rather than the process.
-        if (meta instanceof Promise) meta.catch(() => {});
-        metas[i] = meta;
-      };
-      let next = 0;
-      let slice = performance.now();
-      let inSlice = 0;
-      let slowSlices = 0;
-      while (next < keys.length) {
-        const i = next++;
-        if (listed(i)) read(i, metaOf(folder, keys[i] as string, readHeaderNow(inDir(dir, names[i] as string))));
-        inSlice++;
-        const elapsed = performance.now() - slice;
-        if (elapsed > SLICE_MS) {
-          // Two slow slices in a row: one may be a pause (a collection, the first reads compiling).
-          slowSlices = elapsed / inSlice > SLOW_READ_MS ? slowSlices + 1 : 0;
-          if (slowSlices === 2) break;
-          await new Promise((resolve) => setImmediate(resolve));
-          slice = performance.now();
-          inSlice = 0;
-        }
-      }
-      const rest = Array.from({ length: keys.length - next }, (_, i) => next + i);
-      await mapLimited(rest, 64, async (i) => {
-        if (listed(i)) read(i, metaOf(folder, keys[i] as string, await readHeader(inDir(dir, names[i] as string))));
-      });
-      return Promise.all(metas);
     },
     readValue,
     async write(folder, key, { meta, value }) {
@@ -273,7 +325,8 @@ export function fsStore(options: FsStoreOptions = {}): Store {
         throw error;
       }
       const leftover = (name: string) =>
-        name.length === aside.length && name.startsWith(`.${folder}.`) && name.endsWith(CLEARED);
+        (name.length === aside.length && name.startsWith(`.${folder}.`) && name.endsWith(CLEARED)) ||
+        indexes.isIndexOf(folder, name);
       await Promise.all(
         names.filter(leftover).map((name) => rm(join(root, name), { recursive: true, force: true, maxRetries: 2 })),
       );

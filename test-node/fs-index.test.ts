@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readdir, readFile, rm, stat, statfs, truncate, utimes, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { type Compute, type CorruptEntry, fsStore, requires, task } from 'checkpoint-tool';
+import { chooseDownstream, patch, recorder, temporaryDir } from './helpers.js';
+
+const require = createRequire(import.meta.url);
+const fs = require('node:fs') as typeof import('node:fs');
+
+// 80 instances: enough for planning to read the folder's headers at once (64 and up), and to index them.
+const N = 16;
+const K = 8;
+const answer = 12_870;
+const choose = task(
+  'index_choose',
+  (n: number, k: number): Compute<number> =>
+    0 < k && k < n ? requires(choose(n - 1, k - 1), choose(n - 1, k))((a, b) => a + b) : () => 1,
+);
+
+/** A fresh cache with choose(N, K) computed; `onCorrupt` records what the store found damaged. */
+async function computed() {
+  const dir = await temporaryDir();
+  const damaged: CorruptEntry[] = [];
+  const store = fsStore({ dir, onCorrupt: (entry) => damaged.push(entry) });
+  const events = recorder();
+  const folder = join(dir, 'checkpoint', 'index_choose');
+  const run = async (tick = true) => {
+    // As between two runs of a program: its folder's last change is in an earlier clock tick.
+    if (tick) await tickAfter(folder).catch(() => {});
+    events.clear();
+    const value = await choose(N, K).run({ store, onEvent: events.onEvent });
+    return { value, computed: events.labels('started').length };
+  };
+  assert.deepEqual(await run(), { value: answer, computed: 80 });
+  const index = join(dir, 'checkpoint', '.index_choose.index');
+  return { dir, store, run, damaged, folder, index };
+}
+
+/**
+ * Waits for the filesystem's clock to pass the folder's last change (a few ms, the kernel's tick):
+ * an index is made only of a folder last changed before the clock tick its making began in.
+ */
+async function tickAfter(folder: string): Promise<void> {
+  const probe = `${folder}.probe`;
+  for (;;) {
+    await writeFile(probe, '');
+    const [now, last] = await Promise.all([stat(probe, { bigint: true }), stat(folder, { bigint: true })]);
+    await rm(probe);
+    if (now.mtimeNs > last.mtimeNs && now.mtimeNs > last.ctimeNs) return;
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+/** Where the index is not kept (not a local Linux filesystem), these tests cannot see it at work. */
+async function assertIndexable(dir: string): Promise<void> {
+  const { type } = await statfs(dir);
+  assert.ok(
+    process.platform === 'linux' && [0xef53, 0x01021994, 0x794c7630, 0x58465342, 0x9123683e].includes(type >>> 0),
+    `the temporary directory is on a filesystem without indexes (type 0x${type.toString(16)})`,
+  );
+}
+
+/** Counts the entry files opened (blocking, as headers in the page cache are read) while `action` runs. */
+async function entryOpens(action: () => Promise<unknown>): Promise<number> {
+  let opens = 0;
+  const original = fs.openSync;
+  const undo = patch(fs, 'openSync', ((...args: Parameters<typeof fs.openSync>) => {
+    if (String(args[0]).endsWith('.entry')) opens++;
+    return original(...args);
+  }) as typeof fs.openSync);
+  try {
+    await action();
+  } finally {
+    undo();
+  }
+  return opens;
+}
+
+test('the first warm run indexes a folder of many entries; the next plans from the index alone', async () => {
+  const { dir, run, folder, index } = await computed();
+  await assertIndexable(dir);
+  let warm: unknown;
+  // The first warm run reads every header, and writes the index.
+  assert.ok((await entryOpens(async () => (warm = await run()))) >= 80);
+  assert.deepEqual(warm, { value: answer, computed: 0 });
+  assert.ok((await readFile(index)).length > 0);
+  // The next one opens at most the root's file, for its value.
+  assert.ok((await entryOpens(async () => (warm = await run()))) <= 1);
+  assert.deepEqual(warm, { value: answer, computed: 0 });
+  // The index is what a cold run's planning read: no index file was left in the folder itself.
+  assert.ok((await readdir(folder)).every((name) => name.endsWith('.entry')));
+});
+
+test('while the index holds, a warm run reads no upstream header: an entry changed in place, its folder unchanged, goes unseen', async () => {
+  const { run, damaged, folder } = await computed();
+  await run();
+  // Every entry but the root's emptied in place: a run that read their headers would find them
+  // damaged, and compute them all again.
+  const root = `${createHash('sha256')
+    .update(JSON.stringify([N, K]))
+    .digest('hex')}.entry`;
+  const names = (await readdir(folder)).filter((name) => name !== root);
+  assert.equal(names.length, 79);
+  for (const name of names) await truncate(join(folder, name), 0);
+  assert.deepEqual(await run(), { value: answer, computed: 0 });
+  assert.deepEqual(damaged, []);
+});
+
+test('clearing an upstream instance after the index is made recomputes what depends on it', async () => {
+  const { store, run } = await computed();
+  await run();
+  await run();
+  await choose(12, 6).clear({ store });
+  const again = await run();
+  assert.equal(again.value, answer);
+  assert.equal(again.computed, chooseDownstream(N, K, 12, 6).size);
+  assert.deepEqual(await run(), { value: answer, computed: 0 });
+});
+
+test('a change by another store object or process (an entry removed) makes the index stale', async () => {
+  const { dir, run } = await computed();
+  await run();
+  const other = fsStore({ dir });
+  await other.delete('index_choose', JSON.stringify([N - 1, K]));
+  // The removed entry and the root, which depends on it.
+  assert.deepEqual(await run(), { value: answer, computed: 2 });
+});
+
+test('an index is neither trusted nor written for a folder changed at or after the moment the index began', async () => {
+  const { dir, run, folder, index } = await computed();
+  await assertIndexable(dir);
+  // A folder whose time is now's or later could change again without its time moving.
+  const later = new Date(Date.now() + 60_000);
+  await utimes(folder, later, later);
+  await run(false);
+  await assert.rejects(readFile(index), { code: 'ENOENT' });
+  const earlier = new Date(Date.now() - 60_000);
+  await utimes(folder, earlier, earlier);
+  await run();
+  assert.ok((await readFile(index)).length > 0);
+});
+
+test('an index that is damaged, or of an earlier state of its folder, is not used, and is made again', async () => {
+  const { store, run, index } = await computed();
+  await run();
+  const before = await readFile(index);
+  // Of an earlier state: choose(15, 7) cleared and recomputed since.
+  await choose(15, 7).clear({ store });
+  assert.deepEqual(await run(), { value: answer, computed: 2 });
+  await writeFile(index, before);
+  assert.deepEqual(await run(), { value: answer, computed: 0 });
+  assert.notDeepEqual(await readFile(index), before);
+  // Damaged: a byte of its metadata changed.
+  const current = await readFile(index);
+  const at = current.length - 10;
+  current[at] = (current[at] as number) ^ 1;
+  await writeFile(index, current);
+  let warm: unknown;
+  assert.ok((await entryOpens(async () => (warm = await run()))) >= 80);
+  assert.deepEqual(warm, { value: answer, computed: 0 });
+});
+
+test("a task's clear removes its index", async () => {
+  const { dir, run, index } = await computed();
+  await run();
+  await choose.clear({ store: fsStore({ dir }) });
+  await assert.rejects(readFile(index), { code: 'ENOENT' });
+  assert.deepEqual(await readdir(join(dir, 'checkpoint')), []);
+});
+
+test('entries of other graphs in the folder are listed unread in the index, and read when asked', async () => {
+  const { run, store, damaged } = await computed();
+  // Another graph in the same folder, of 159 instances, most of them not in choose(N, K)'s.
+  assert.equal(await choose(80, 1).run({ store }), 80);
+  await run();
+  const events = recorder();
+  let value: unknown;
+  assert.ok((await entryOpens(async () => (value = await choose(80, 1).run({ store, onEvent: events.onEvent })))) > 0);
+  assert.equal(value, 80);
+  assert.deepEqual(events.labels('started'), []);
+  assert.deepEqual(damaged, []);
+});
