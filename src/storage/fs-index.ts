@@ -69,28 +69,26 @@ export class HeaderIndexes {
   /** What the index of `folder` (at `dir`) says, if it has one and the folder is unchanged since. */
   async read(folder: string, dir: string): Promise<IndexedHeaders | undefined> {
     if (!(await this.#keeps(dir))) return undefined;
+    const now = await statPath(dir);
     let text: Buffer;
     try {
       text = await readFile(this.path(folder));
     } catch {
       return undefined;
     }
-    const now = await statPath(dir);
-    const newline = text.indexOf(10);
-    if (
-      !now ||
-      newline < 0 ||
-      Number.parseInt(text.subarray(0, newline).toString(), 16) !== crc32(text.subarray(newline + 1))
-    ) {
-      return undefined;
-    }
-    let index: IndexFile;
+    // The folder's state first: an index of another is dropped without its checksum or its JSON.
+    const head = now && `${HEAD} ${stampOf(now)} `;
+    if (!head || text.toString('latin1', 0, head.length) !== head) return undefined;
+    const newline = text.indexOf(10, head.length);
+    const body = text.subarray(newline + 1);
+    if (newline < 0 || text.toString('latin1', head.length, newline) !== crc32(body).toString(16)) return undefined;
+    let index: IndexBody;
     try {
-      index = JSON.parse(text.subarray(newline + 1).toString()) as IndexFile;
+      index = JSON.parse(body.toString()) as IndexBody;
     } catch {
       return undefined;
     }
-    if (index?.format !== FORMAT || index.folder !== stampOf(now) || !Array.isArray(index.metas)) return undefined;
+    if (!Array.isArray(index?.metas) || !Array.isArray(index.unread)) return undefined;
     const metas = new Map<string, EntryMeta>();
     for (const meta of index.metas) metas.set(meta.key, meta);
     return { metas, unread: new Set(index.unread) };
@@ -142,9 +140,9 @@ export class HeaderIndexes {
           try {
             const after = await statPath(dir);
             if (!after || stampOf(after) !== stampOf(before)) return await discard();
-            const file: IndexFile = { format: FORMAT, folder: stampOf(before), metas, unread };
-            const json = Buffer.from(JSON.stringify(file));
-            await writeAll(fd, [Buffer.from(`${crc32(json).toString(16)}\n`), json]);
+            const body: IndexBody = { metas, unread };
+            const json = Buffer.from(JSON.stringify(body));
+            await writeAll(fd, [Buffer.from(`${HEAD} ${stampOf(before)} ${crc32(json).toString(16)}\n`), json]);
             await close();
             await renameFile(written, index);
             ended = true;
@@ -178,16 +176,16 @@ export class HeaderIndexes {
   }
 }
 
-/** The layout of an index file, after its first line (the CRC-32 of the rest, in hex). */
-interface IndexFile {
-  readonly format: typeof FORMAT;
-  /** The folder's identity and times when the index was built ({@link stampOf}). */
-  readonly folder: string;
+/**
+ * An index file's first line is `HEAD`, the folder's state when the index was made ({@link stampOf})
+ * and the CRC-32 of the rest in hex, separated by spaces; the rest is this, as JSON.
+ */
+interface IndexBody {
   readonly metas: readonly EntryMeta[];
   readonly unread: readonly string[];
 }
 
-const FORMAT = 1;
+const HEAD = 'checkpoint-tool header index 1';
 /** `.<12 hex>.tmp`: the end of an index file's name while it is written. */
 const TEMPORARY = '.000000000000.tmp';
 
