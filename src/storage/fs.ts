@@ -230,19 +230,20 @@ export function fsStore(options: FsStoreOptions = {}): Store {
    * The metadata of `keys`' entries from the folder's index: read from their files only for the
    * entries present that the index did not read.
    */
-  function fromIndex(
+  async function fromIndex(
     folder: string,
     dir: string,
     keys: readonly string[],
     { metas, unread }: IndexedHeaders,
   ): Promise<(EntryMeta | undefined)[]> {
-    return Promise.all(
-      keys.map((key) => {
-        const meta = metas.get(key);
-        if (meta || unread.size === 0 || !unread.has(fileName(key))) return meta;
-        return readHeader(inDir(dir, fileName(key))).then((read) => metaOf(folder, key, read));
-      }),
-    );
+    const found: (EntryMeta | undefined)[] = keys.map((key) => metas.get(key));
+    if (unread.size === 0) return found;
+    const listed = keys.flatMap((key, i) => (found[i] || !unread.has(fileName(key)) ? [] : [i]));
+    await mapLimited(listed, 64, async (i) => {
+      const key = keys[i] as string;
+      found[i] = await metaOf(folder, key, await readHeader(inDir(dir, fileName(key))));
+    });
+    return found;
   }
 
   return {
