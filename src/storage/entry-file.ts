@@ -24,6 +24,8 @@ export interface Header {
   readonly valueStart: number;
   /** The CRC-32 the value must have. */
   readonly valueChecksum: number;
+  /** The metadata's JSON, as stored. */
+  readonly text: string;
 }
 
 /**
@@ -88,9 +90,10 @@ export function decodeHeader(bytes: Uint8Array): Header | string {
   const json = bytes.subarray(PREFIX, PREFIX + u32(bytes, 4));
   if (crc32(json) !== u32(bytes, 8)) return 'metadata checksum mismatch';
   try {
-    const meta = JSON.parse(decoder.decode(json)) as EntryMeta;
+    const text = decoder.decode(json);
+    const meta = JSON.parse(text) as EntryMeta;
     const sound = meta?.format === 1 && typeof meta.key === 'string' && Number.isInteger(meta.size) && meta.size >= 0;
-    return sound ? { meta, valueStart, valueChecksum: u32(bytes, 12) } : 'metadata of another format';
+    return sound ? { meta, valueStart, valueChecksum: u32(bytes, 12), text } : 'metadata of another format';
   } catch {
     return 'metadata is not JSON';
   }

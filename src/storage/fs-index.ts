@@ -35,11 +35,11 @@ export interface IndexedHeaders {
  */
 export interface IndexRecording {
   /**
-   * Writes the index of `metas` (the entries read, each checked) and `unread` (the other entries
-   * listed), if the folder did not change since the recording began; else, or when writing fails,
-   * writes nothing. Never rejects: an index only spares reads.
+   * Writes the index of `metas` (the metadata JSON of the entries read, each checked) and
+   * `unread` (the other entries listed), if the folder did not change since the recording began;
+   * else, or when writing fails, writes nothing. Never rejects: an index only spares reads.
    */
-  finish(metas: readonly EntryMeta[], unread: readonly string[]): Promise<void>;
+  finish(metas: readonly string[], unread: readonly string[]): Promise<void>;
   /** Writes no index. Never rejects. */
   abandon(): Promise<void>;
 }
@@ -140,8 +140,8 @@ export class HeaderIndexes {
           try {
             const after = await statPath(dir);
             if (!after || stampOf(after) !== stampOf(before)) return await discard();
-            const body: IndexBody = { metas, unread };
-            const json = Buffer.from(JSON.stringify(body));
+            // The headers' own JSON, laid out as an IndexBody: not each metadata stringified again.
+            const json = Buffer.from(`{"metas":[${metas.join(',')}],"unread":${JSON.stringify(unread)}}`);
             await writeAll(fd, [Buffer.from(`${HEAD} ${stampOf(before)} ${crc32(json).toString(16)}\n`), json]);
             await close();
             await renameFile(written, index);

@@ -171,12 +171,14 @@ export function fsStore(options: FsStoreOptions = {}): Store {
   /**
    * Reads the headers of `keys`' entries in task `folder`'s folder `dir`, each checked (a damaged
    * entry is reported and removed), and lists the folder for many keys: `present`, its file names.
+   * With `indexed`, `texts` has the metadata JSON of the sound entries read, for an index.
    */
   async function readHeaders(
     folder: string,
     dir: string,
     keys: readonly string[],
-  ): Promise<{ metas: (EntryMeta | undefined)[]; names: string[]; present?: Set<string> }> {
+    indexed: boolean,
+  ): Promise<{ metas: (EntryMeta | undefined)[]; texts: string[]; names: string[]; present?: Set<string> }> {
     const names = keys.map(fileName);
     // Listing the folder once spares a cold run a failed open per instance; a few keys are
     // cheaper to open than a large folder is to list.
@@ -195,10 +197,13 @@ export function fsStore(options: FsStoreOptions = {}): Store {
     // share), the rest are read in parallel instead: a far lower bar than the one for the store's
     // other calls (see mayBlock), as reads that miss the cache gain most from being parallel.
     const metas = new Array<EntryMeta | Promise<undefined> | undefined>(keys.length);
-    const read = (i: number, meta: EntryMeta | Promise<undefined> | undefined) => {
+    const texts: string[] = [];
+    const read = (i: number, header: HeaderRead | undefined) => {
+      const meta = metaOf(folder, keys[i] as string, header);
       // A damaged entry's report may reject (onCorrupt threw) long before Promise.all below
       // takes it: marked handled meanwhile, it fails the read there rather than the process.
       if (meta instanceof Promise) meta.catch(() => {});
+      else if (meta && indexed) texts.push((header?.header as Header).text);
       metas[i] = meta;
     };
     let next = 0;
@@ -207,7 +212,7 @@ export function fsStore(options: FsStoreOptions = {}): Store {
     let slowSlices = 0;
     while (next < keys.length) {
       const i = next++;
-      if (listed(i)) read(i, metaOf(folder, keys[i] as string, readHeaderNow(inDir(dir, names[i] as string))));
+      if (listed(i)) read(i, readHeaderNow(inDir(dir, names[i] as string)));
       inSlice++;
       const elapsed = performance.now() - slice;
       if (elapsed > SLICE_MS) {
@@ -221,9 +226,9 @@ export function fsStore(options: FsStoreOptions = {}): Store {
     }
     const rest = Array.from({ length: keys.length - next }, (_, i) => next + i);
     await mapLimited(rest, 64, async (i) => {
-      if (listed(i)) read(i, metaOf(folder, keys[i] as string, await readHeader(inDir(dir, names[i] as string))));
+      if (listed(i)) read(i, await readHeader(inDir(dir, names[i] as string)));
     });
-    return { metas: await Promise.all(metas), names, ...(present && { present }) };
+    return { metas: await Promise.all(metas), texts, names, ...(present && { present }) };
   }
 
   /**
@@ -257,13 +262,12 @@ export function fsStore(options: FsStoreOptions = {}): Store {
       if (indexed) return fromIndex(folder, dir, keys, indexed);
       const recording = many ? await indexes.record(folder, dir) : undefined;
       try {
-        const { metas, names, present } = await readHeaders(folder, dir, keys);
+        const { metas, texts, names, present } = await readHeaders(folder, dir, keys, recording !== undefined);
         // Worth an index once a run found many entries cached: not after a cold run's planning.
-        const found = metas.filter((meta) => meta !== undefined);
-        if (recording && present && found.length >= LIST_FROM) {
+        if (recording && present && texts.length >= LIST_FROM) {
           const asked = new Set(names);
           const unread = [...present].filter((name) => name.endsWith('.entry') && !asked.has(name));
-          await recording.finish(found, unread);
+          await recording.finish(texts, unread);
         }
         return metas;
       } finally {
