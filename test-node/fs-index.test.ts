@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import type { BigIntStats } from 'node:fs';
 import { readdir, readFile, rm, stat, statfs, truncate, utimes, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -36,7 +38,18 @@ async function computed() {
   };
   assert.deepEqual(await run(), { value: answer, computed: 80 });
   const index = join(dir, 'checkpoint', '.index_choose.index');
-  return { dir, store, run, damaged, folder, index };
+  // The index is written just after the run that read the headers; a read of the folder by the
+  // same store waits for it.
+  const indexed = () => store.readMetas?.('index_choose', keysOf(80, 1));
+  return { dir, store, run, damaged, folder, index, indexed };
+}
+
+/** The keys of choose(n, 1)'s graph: choose(i, 1) for i from 1 to n, choose(i, 0) for i from 1 to n - 1. */
+function keysOf(n: number, k: 1): string[] {
+  return Array.from({ length: n }, (_, i) => [
+    JSON.stringify([i + 1, k]),
+    ...(i > 0 ? [JSON.stringify([i, 0])] : []),
+  ]).flat();
 }
 
 /**
@@ -86,10 +99,10 @@ test('the first warm run indexes a folder of many entries; the next plans from t
   // The first warm run reads every header, and writes the index.
   assert.ok((await entryOpens(async () => (warm = await run()))) >= 80);
   assert.deepEqual(warm, { value: answer, computed: 0 });
-  assert.ok((await readFile(index)).length > 0);
   // The next one opens at most the root's file, for its value.
   assert.ok((await entryOpens(async () => (warm = await run()))) <= 1);
   assert.deepEqual(warm, { value: answer, computed: 0 });
+  assert.ok((await readFile(index)).length > 0);
   // The index is what a cold run's planning read: no index file was left in the folder itself.
   assert.ok((await readdir(folder)).every((name) => name.endsWith('.entry')));
 });
@@ -130,56 +143,108 @@ test('a change by another store object or process (an entry removed) makes the i
 });
 
 test('an index is neither trusted nor written for a folder changed at or after the moment the index began', async () => {
-  const { dir, run, folder, index } = await computed();
+  const { dir, run, folder, index, indexed } = await computed();
   await assertIndexable(dir);
   // A folder whose time is now's or later could change again without its time moving.
   const later = new Date(Date.now() + 60_000);
   await utimes(folder, later, later);
   await run(false);
+  await indexed();
   await assert.rejects(readFile(index), { code: 'ENOENT' });
   const earlier = new Date(Date.now() - 60_000);
   await utimes(folder, earlier, earlier);
   await run();
+  await indexed();
   assert.ok((await readFile(index)).length > 0);
 });
 
+test("the moment an index begins is the filesystem's: a folder changed in the same tick, by its modification or its change time, is not indexed", async () => {
+  for (const time of ['mtimeNs', 'ctimeNs'] as const) {
+    const { dir, run, folder, index, indexed } = await computed();
+    await assertIndexable(dir);
+    // Either time can be the later one: the modification time when set ahead (`touch`).
+    const moved = new Date(Date.now() + (time === 'mtimeNs' ? 60_000 : -60_000));
+    await utimes(folder, moved, moved);
+    const last = (await stat(folder, { bigint: true }))[time];
+    // The index's file, made as the index begins, dated exactly then.
+    const original = fs.fstatSync;
+    const undo = patch(fs, 'fstatSync', ((...args: Parameters<typeof fs.fstatSync>) => {
+      const stats = original(...args);
+      return typeof (stats as BigIntStats).mtimeNs === 'bigint'
+        ? Object.assign(Object.create(stats), { mtimeNs: last })
+        : stats;
+    }) as typeof fs.fstatSync);
+    try {
+      await run();
+      await indexed();
+    } finally {
+      undo();
+    }
+    await assert.rejects(readFile(index), { code: 'ENOENT' }, time);
+  }
+});
+
 test('an index that is damaged, or of an earlier state of its folder, is not used, and is made again', async () => {
-  const { store, run, index } = await computed();
+  const { store, run, index, indexed } = await computed();
   await run();
+  await indexed();
   const before = await readFile(index);
   // Of an earlier state: choose(15, 7) cleared and recomputed since.
   await choose(15, 7).clear({ store });
   assert.deepEqual(await run(), { value: answer, computed: 2 });
   await writeFile(index, before);
   assert.deepEqual(await run(), { value: answer, computed: 0 });
+  await indexed();
   assert.notDeepEqual(await readFile(index), before);
-  // Damaged: a byte of its metadata changed.
-  const current = await readFile(index);
-  const at = current.length - 10;
-  current[at] = (current[at] as number) ^ 1;
-  await writeFile(index, current);
+  // Damaged: a stamp changed, the JSON still sound; trusted, it would make its dependents stale.
+  const text = (await readFile(index)).toString();
+  const at = text.indexOf('"stamp":"') + '"stamp":"'.length;
+  await writeFile(index, text.slice(0, at) + (text[at] === '0' ? '1' : '0') + text.slice(at + 1));
   let warm: unknown;
   assert.ok((await entryOpens(async () => (warm = await run()))) >= 80);
   assert.deepEqual(warm, { value: answer, computed: 0 });
 });
 
-test("a task's clear removes its index", async () => {
-  const { dir, run, index } = await computed();
+test("a change that puts the folder's modification time back (tar, rsync -a) is seen by its change time", async () => {
+  const { dir, run, folder, indexed } = await computed();
   await run();
+  await indexed();
+  const { mtimeNs } = await stat(folder, { bigint: true });
+  await fsStore({ dir }).delete('index_choose', JSON.stringify([N - 1, K]));
+  // To the nanosecond, as `utimensat` sets it (Node's `utimes` rounds).
+  execFileSync('touch', [
+    '-m',
+    '-d',
+    `@${mtimeNs / 1_000_000_000n}.${String(mtimeNs % 1_000_000_000n).padStart(9, '0')}`,
+    folder,
+  ]);
+  assert.equal((await stat(folder, { bigint: true })).mtimeNs, mtimeNs);
+  assert.deepEqual(await run(), { value: answer, computed: 2 });
+});
+
+test("a task's clear removes its index", async () => {
+  const { dir, run, index, indexed } = await computed();
+  await run();
+  await indexed();
+  assert.ok((await readFile(index)).length > 0);
   await choose.clear({ store: fsStore({ dir }) });
   await assert.rejects(readFile(index), { code: 'ENOENT' });
   assert.deepEqual(await readdir(join(dir, 'checkpoint')), []);
 });
 
 test('entries of other graphs in the folder are listed unread in the index, and read when asked', async () => {
-  const { run, store, damaged } = await computed();
+  const { run, store, damaged, indexed } = await computed();
   // Another graph in the same folder, of 159 instances, most of them not in choose(N, K)'s.
   assert.equal(await choose(80, 1).run({ store }), 80);
   await run();
-  const events = recorder();
-  let value: unknown;
-  assert.ok((await entryOpens(async () => (value = await choose(80, 1).run({ store, onEvent: events.onEvent })))) > 0);
-  assert.equal(value, 80);
-  assert.deepEqual(events.labels('started'), []);
+  await indexed();
+  // Planned from the index: every one of them found, read from its file.
+  const keys = keysOf(80, 1);
+  let metas: unknown[] = [];
+  assert.ok((await entryOpens(async () => (metas = (await store.readMetas?.('index_choose', keys)) ?? []))) > 0);
+  assert.deepEqual(
+    metas.map((meta) => (meta as { key: string } | undefined)?.key),
+    keys,
+  );
   assert.deepEqual(damaged, []);
 });

@@ -15,10 +15,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
-import { readFile, rm, statfs } from 'node:fs/promises';
+import { rm, statfs } from 'node:fs/promises';
 import { sep } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { closeFile, fstatFile, openFile, renameFile, statPath, writeAll } from './fs-calls.js';
+import { closeFile, fstatFile, isMissing, openFile, readAt, renameFile, statPath, writeAll } from './fs-calls.js';
 import type { EntryMeta } from './types.js';
 
 /** What a valid index says of a folder: the metadata of its entries, and the entries it did not read. */
@@ -36,11 +36,12 @@ export interface IndexedHeaders {
 export interface IndexRecording {
   /**
    * Writes the index of `metas` (the metadata JSON of the entries read, each checked) and
-   * `unread` (the other entries listed), if the folder did not change since the recording began;
-   * else, or when writing fails, writes nothing. Never rejects: an index only spares reads.
+   * `unread()` (the other entries listed), soon after, unless the folder has changed since the
+   * recording began; a write that fails writes nothing. This store's next read or recording of
+   * the folder waits for it.
    */
-  finish(metas: readonly string[], unread: readonly string[]): Promise<void>;
-  /** Writes no index. Never rejects. */
+  finish(metas: readonly string[], unread: () => string[]): void;
+  /** Writes no index, unless finish was called. Never rejects. */
   abandon(): Promise<void>;
 }
 
@@ -49,6 +50,8 @@ export class HeaderIndexes {
   readonly #root: string;
   /** Per folder path, whether its filesystem keeps an index (asked once). */
   readonly #kept = new Map<string, Promise<boolean>>();
+  /** Per folder, the index being written, which this store's next read of it waits for. */
+  readonly #writing = new Map<string, Promise<void>>();
 
   /** @param root - the cache root, which holds every task's folder. */
   constructor(root: string) {
@@ -69,19 +72,20 @@ export class HeaderIndexes {
   /** What the index of `folder` (at `dir`) says, if it has one and the folder is unchanged since. */
   async read(folder: string, dir: string): Promise<IndexedHeaders | undefined> {
     if (!(await this.#keeps(dir))) return undefined;
+    await this.#writing.get(folder);
     const now = await statPath(dir);
-    let text: Buffer;
+    if (!now) return undefined;
+    let text: Buffer | undefined;
     try {
-      text = await readFile(this.path(folder));
+      // The first line alone, first: an index of the folder as it was is dropped unread.
+      text = await readIf(this.path(folder), `${HEAD} ${stampOf(now)} `);
     } catch {
       return undefined;
     }
-    // The folder's state first: an index of another is dropped without its checksum or its JSON.
-    const head = now && `${HEAD} ${stampOf(now)} `;
-    if (!head || text.toString('latin1', 0, head.length) !== head) return undefined;
-    const newline = text.indexOf(10, head.length);
+    const newline = text?.indexOf(10) ?? -1;
+    if (!text || newline < 0) return undefined;
     const body = text.subarray(newline + 1);
-    if (newline < 0 || text.toString('latin1', head.length, newline) !== crc32(body).toString(16)) return undefined;
+    if (!text.toString('latin1', 0, newline).endsWith(` ${crc32(body).toString(16)}`)) return undefined;
     let index: IndexBody;
     try {
       index = JSON.parse(body.toString()) as IndexBody;
@@ -99,11 +103,14 @@ export class HeaderIndexes {
    * `undefined` where no index is kept, or the folder is missing or changed too recently.
    *
    * A change in the same clock tick as the last one may leave the folder's times as they were. So
-   * the file that will hold the index is made first, and its time taken as the filesystem's now:
-   * a folder last changed before it, strictly, shows any later change in its times.
+   * the file that will hold the index is made first, in the cache root, and its time taken as the
+   * filesystem's now: a folder last changed before it, strictly, shows any later change in its
+   * times. Only where the root and the folder are one filesystem (a folder linked to another
+   * could have a coarser clock, or another machine's).
    */
   async record(folder: string, dir: string): Promise<IndexRecording | undefined> {
     if (!(await this.#keeps(dir))) return undefined;
+    await this.#writing.get(folder);
     const index = this.path(folder);
     const written = `${index}.${randomBytes(6).toString('hex')}.tmp`;
     let fd: number;
@@ -114,6 +121,7 @@ export class HeaderIndexes {
     }
     let open = true;
     let ended = false;
+    let finished = false;
     // Once only: the descriptor's number may be another file's once closed.
     const close = async () => {
       if (open) {
@@ -129,26 +137,37 @@ export class HeaderIndexes {
     };
     try {
       const now = (await fstatFile(fd, { bigint: true })).mtimeNs;
-      const before = await statPath(dir);
-      if (!before || before.mtimeNs >= now || before.ctimeNs >= now) {
+      const [before, root] = [await statPath(dir), await statPath(this.#root)];
+      if (!before || before.dev !== root?.dev || before.mtimeNs >= now || before.ctimeNs >= now) {
         await discard();
         return undefined;
       }
+      const write = async (metas: readonly string[], unread: () => string[]) => {
+        try {
+          // Unchanged since the headers were read: else the index would be of no use.
+          const after = await statPath(dir);
+          if (!after || stampOf(after) !== stampOf(before)) return await discard();
+          // The headers' own JSON, laid out as an IndexBody: not each metadata stringified again.
+          const json = Buffer.from(`{"metas":[${metas.join(',')}],"unread":${JSON.stringify(unread())}}`);
+          await writeAll(fd, [Buffer.from(`${HEAD} ${stampOf(before)} ${crc32(json).toString(16)}\n`), json]);
+          await close();
+          await renameFile(written, index);
+          ended = true;
+        } catch {
+          await discard();
+        }
+      };
       return {
-        abandon: discard,
-        async finish(metas, unread) {
-          try {
-            const after = await statPath(dir);
-            if (!after || stampOf(after) !== stampOf(before)) return await discard();
-            // The headers' own JSON, laid out as an IndexBody: not each metadata stringified again.
-            const json = Buffer.from(`{"metas":[${metas.join(',')}],"unread":${JSON.stringify(unread)}}`);
-            await writeAll(fd, [Buffer.from(`${HEAD} ${stampOf(before)} ${crc32(json).toString(16)}\n`), json]);
-            await close();
-            await renameFile(written, index);
-            ended = true;
-          } catch {
-            await discard();
-          }
+        abandon: () => (finished ? Promise.resolve() : discard()),
+        finish: (metas, unread) => {
+          finished = true;
+          // After the run has taken what it planned from: the index is for the next run.
+          const writing = new Promise<void>((resolve) => setImmediate(resolve))
+            .then(() => write(metas, unread))
+            .finally(() => {
+              if (this.#writing.get(folder) === writing) this.#writing.delete(folder);
+            });
+          this.#writing.set(folder, writing);
         },
       };
     } catch {
@@ -191,6 +210,25 @@ const TEMPORARY = '.000000000000.tmp';
 
 function temporary(index: string): RegExp {
   return new RegExp(`^${index.replace(/[.]/g, '\\.')}\\.[0-9a-f]{12}\\.tmp$`);
+}
+
+/** The file at `path`, if it starts with `head`; `undefined` if it does not or is missing. */
+async function readIf(path: string, head: string): Promise<Buffer | undefined> {
+  let fd: number;
+  try {
+    fd = await openFile(path, 'r');
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw error;
+  }
+  try {
+    const start = Buffer.allocUnsafe(head.length);
+    if ((await readAt(fd, start)) < head.length || start.toString('latin1') !== head) return undefined;
+    const whole = Buffer.allocUnsafe((await fstatFile(fd)).size);
+    return whole.subarray(0, await readAt(fd, whole));
+  } finally {
+    await closeFile(fd);
+  }
 }
 
 /** A folder's device, inode, change and modification times, as one string. */

@@ -265,13 +265,14 @@ export function fsStore(options: FsStoreOptions = {}): Store {
         const { metas, texts, names, present } = await readHeaders(folder, dir, keys, recording !== undefined);
         // Worth an index once a run found many entries cached: not after a cold run's planning.
         if (recording && present && texts.length >= LIST_FROM) {
-          const asked = new Set(names);
-          const unread = [...present].filter((name) => name.endsWith('.entry') && !asked.has(name));
-          await recording.finish(texts, unread);
+          recording.finish(texts, () => {
+            const asked = new Set(names);
+            return [...present].filter((name) => name.endsWith('.entry') && !asked.has(name));
+          });
         }
         return metas;
       } finally {
-        // After finish, which ends it, a no-op; after a failed read, no index is written.
+        // After finish, which has it written, a no-op; after a failed read, no index is written.
         await recording?.abandon();
       }
     },
