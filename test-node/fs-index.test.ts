@@ -248,3 +248,20 @@ test('entries of other graphs in the folder are listed unread in the index, and 
   );
   assert.deepEqual(damaged, []);
 });
+
+test('a process that exits right after its run leaves no unfinished index file behind', async () => {
+  const dir = await temporaryDir();
+  const script = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
+  const inChild = (name: string) =>
+    execFileSync(process.execPath, ['--import', 'tsx', script(name), '16', '8'], {
+      env: { ...process.env, CP_CACHE_DIR: dir },
+      encoding: 'utf8',
+    });
+  await assertIndexable(dir);
+  inChild('choose-run.ts');
+  const root = join(dir, 'checkpoint');
+  await tickAfter(join(root, 'choose'));
+  // Its planning read 80 headers and began an index, which it would write after the run.
+  assert.deepEqual(JSON.parse(inChild('choose-exit.ts')), { value: answer });
+  assert.deepEqual(await readdir(root), ['choose']);
+});

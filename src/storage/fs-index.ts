@@ -14,7 +14,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import type { BigIntStats } from 'node:fs';
+import { type BigIntStats, rmSync } from 'node:fs';
 import { rm, statfs } from 'node:fs/promises';
 import { sep } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -119,6 +119,7 @@ export class HeaderIndexes {
     } catch {
       return undefined;
     }
+    unfinished(written, true);
     let open = true;
     let ended = false;
     let finished = false;
@@ -134,6 +135,7 @@ export class HeaderIndexes {
       ended = true;
       await close().catch(() => {});
       await rm(written, { force: true }).catch(() => {});
+      unfinished(written, false);
     };
     try {
       const now = (await fstatFile(fd, { bigint: true })).mtimeNs;
@@ -153,6 +155,7 @@ export class HeaderIndexes {
           await close();
           await renameFile(written, index);
           ended = true;
+          unfinished(written, false);
         } catch {
           await discard();
         }
@@ -211,6 +214,25 @@ const TEMPORARY = '.000000000000.tmp';
 function temporary(index: string): RegExp {
   return new RegExp(`^${index.replace(/[.]/g, '\\.')}\\.[0-9a-f]{12}\\.tmp$`);
 }
+
+/** The index files being written by this process, removed if it exits first (`process.exit()`). */
+const writing = new Set<string>();
+
+/** Counts an index file as being written, or no longer. */
+function unfinished(path: string, yes: boolean): void {
+  if (!yes) {
+    writing.delete(path);
+    return;
+  }
+  if (!exitHook) {
+    exitHook = true;
+    process.once('exit', () => {
+      for (const left of writing) rmSync(left, { force: true });
+    });
+  }
+  writing.add(path);
+}
+let exitHook = false;
 
 /** The file at `path`, if it starts with `head`; `undefined` if it does not or is missing. */
 async function readIf(path: string, head: string): Promise<Buffer | undefined> {
