@@ -203,7 +203,7 @@ export function fsStore(options: FsStoreOptions = {}): Store {
       // A damaged entry's report may reject (onCorrupt threw) long before Promise.all below
       // takes it: marked handled meanwhile, it fails the read there rather than the process.
       if (meta instanceof Promise) meta.catch(() => {});
-      else if (meta && indexed) texts.push((header?.header as Header).text);
+      else if (meta && indexed) texts.push(((header as HeaderRead).header as Header).text);
       metas[i] = meta;
     };
     let next = 0;
