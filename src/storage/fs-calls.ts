@@ -113,6 +113,25 @@ export function openFile(path: string, flags: string | number): Promise<number> 
   );
 }
 
+/**
+ * Calls `read` with the file at `path` open for reading, closed once it settles; `undefined` when
+ * there is no such file.
+ */
+export async function readingFile<T>(path: string, read: (fd: number) => Promise<T>): Promise<T | undefined> {
+  let fd: number;
+  try {
+    fd = await openFile(path, 'r');
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw error;
+  }
+  try {
+    return await read(fd);
+  } finally {
+    await closeFile(fd);
+  }
+}
+
 /** Closes a file descriptor. */
 export function closeFile(fd: number): Promise<void> {
   return either(

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { decodeHeader, type Header, headerLength } from './entry-file.js';
-import { closeFile, fstatFile, isMissing, openFile, readAt } from './fs-calls.js';
+import { fstatFile, isMissing, readAt, readingFile } from './fs-calls.js';
 
 const HEADER_READ = 4096;
 const scratch = Buffer.allocUnsafe(HEADER_READ);
@@ -16,16 +16,9 @@ export interface HeaderRead {
 }
 
 /** Reads and checks an entry file's header; `undefined` when there is no such file. */
-export async function readHeader(path: string): Promise<HeaderRead | undefined> {
+export function readHeader(path: string): Promise<HeaderRead | undefined> {
   // Callback-style calls: a warm run reads thousands of headers, and FileHandles cost more.
-  let fd: number;
-  try {
-    fd = await openFile(path, 'r');
-  } catch (error) {
-    if (isMissing(error)) return undefined;
-    throw error;
-  }
-  try {
+  return readingFile(path, async (fd) => {
     let bytes = Buffer.allocUnsafe(HEADER_READ);
     bytes = bytes.subarray(0, await readAt(fd, bytes, 0));
     // A short read is the whole file; only a longer file needs its size asked.
@@ -34,9 +27,7 @@ export async function readHeader(path: string): Promise<HeaderRead | undefined> 
     if (typeof read !== 'number') return read;
     bytes = Buffer.allocUnsafe(read);
     return parseHeader(bytes.subarray(0, await readAt(fd, bytes, 0)), size) as HeaderRead;
-  } finally {
-    await closeFile(fd);
-  }
+  });
 }
 
 /** {@link readHeader}, blocking: much faster for a file in the page cache. */

@@ -18,7 +18,7 @@ import { type BigIntStats, rmSync } from 'node:fs';
 import { rm, statfs } from 'node:fs/promises';
 import { sep } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { closeFile, fstatFile, isMissing, openFile, readAt, renameFile, statPath, writeAll } from './fs-calls.js';
+import { closeFile, fstatFile, openFile, readAt, readingFile, renameFile, statPath, writeAll } from './fs-calls.js';
 import type { EntryMeta } from './types.js';
 
 /** What a valid index says of a folder: the metadata of its entries, and the entries it did not read. */
@@ -235,22 +235,13 @@ function unfinished(path: string, yes: boolean): void {
 let exitHook = false;
 
 /** The file at `path`, if it starts with `head`; `undefined` if it does not or is missing. */
-async function readIf(path: string, head: string): Promise<Buffer | undefined> {
-  let fd: number;
-  try {
-    fd = await openFile(path, 'r');
-  } catch (error) {
-    if (isMissing(error)) return undefined;
-    throw error;
-  }
-  try {
+function readIf(path: string, head: string): Promise<Buffer | undefined> {
+  return readingFile(path, async (fd) => {
     const start = Buffer.allocUnsafe(head.length);
     if ((await readAt(fd, start)) < head.length || start.toString('latin1') !== head) return undefined;
     const whole = Buffer.allocUnsafe((await fstatFile(fd)).size);
     return whole.subarray(0, await readAt(fd, whole));
-  } finally {
-    await closeFile(fd);
-  }
+  });
 }
 
 /** A folder's device, inode, change and modification times, as one string. */
