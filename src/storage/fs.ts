@@ -7,7 +7,7 @@ import { checkOption, checkOptionNames, isFunction, isString } from '../options.
 import { type EntryRead, type Header, readEntry, writeEntryTo } from './entry-file.js';
 import { closeFile, isMissing, mayBlock, openFile, renameFile, statPath } from './fs-calls.js';
 import { FolderOwners } from './fs-folder-owners.js';
-import { type HeaderRead, problem, readHeader, readHeaderNow } from './fs-headers.js';
+import { type HeaderRead, problem, readHeader, readHeadersIn } from './fs-headers.js';
 import { HeaderIndexes, type IndexedHeaders } from './fs-index.js';
 import { LockFiles } from './fs-lock.js';
 import type { EntryMeta, Store, StoredEntry } from './types.js';
@@ -191,43 +191,22 @@ export function fsStore(options: FsStoreOptions = {}): Store {
         present = new Set();
       }
     }
-    const listed = (i: number) => !present || present.has(names[i] as string);
-    // Headers in the page cache are read blocking, several times faster than through libuv's
-    // threads, in slices between which other work runs. Once a read is slow (the disk, a network
-    // share), the rest are read in parallel instead: a far lower bar than the one for the store's
-    // other calls (see mayBlock), as reads that miss the cache gain most from being parallel.
     const metas = new Array<EntryMeta | Promise<undefined> | undefined>(keys.length);
     const texts: string[] = [];
-    const read = (i: number, header: HeaderRead | undefined) => {
-      const meta = metaOf(folder, keys[i] as string, header);
-      // A damaged entry's report may reject (onCorrupt threw) long before Promise.all below
-      // takes it: marked handled meanwhile, it fails the read there rather than the process.
-      if (meta instanceof Promise) meta.catch(() => {});
-      else if (meta && indexed) texts.push(((header as HeaderRead).header as Header).text);
-      metas[i] = meta;
-    };
-    let next = 0;
-    let slice = performance.now();
-    let inSlice = 0;
-    let slowSlices = 0;
-    while (next < keys.length) {
-      const i = next++;
-      if (listed(i)) read(i, readHeaderNow(inDir(dir, names[i] as string)));
-      inSlice++;
-      const elapsed = performance.now() - slice;
-      if (elapsed > SLICE_MS) {
-        // Two slow slices in a row: one may be a pause (a collection, the first reads compiling).
-        slowSlices = elapsed / inSlice > SLOW_READ_MS ? slowSlices + 1 : 0;
-        if (slowSlices === 2) break;
-        await new Promise((resolve) => setImmediate(resolve));
-        slice = performance.now();
-        inSlice = 0;
-      }
-    }
-    const rest = Array.from({ length: keys.length - next }, (_, i) => next + i);
-    await mapLimited(rest, 64, async (i) => {
-      if (listed(i)) read(i, await readHeader(inDir(dir, names[i] as string)));
-    });
+    const listed: number[] = [];
+    for (let i = 0; i < keys.length; i++) if (!present || present.has(names[i] as string)) listed.push(i);
+    await readHeadersIn(
+      listed,
+      (i) => inDir(dir, names[i] as string),
+      (i, header) => {
+        const meta = metaOf(folder, keys[i] as string, header);
+        // A damaged entry's report may reject (onCorrupt threw) long before Promise.all below
+        // takes it: marked handled meanwhile, it fails the read there rather than the process.
+        if (meta instanceof Promise) meta.catch(() => {});
+        else if (meta && indexed) texts.push(((header as HeaderRead).header as Header).text);
+        metas[i] = meta;
+      },
+    );
     return { metas: await Promise.all(metas), texts, names, ...(present && { present }) };
   }
 
@@ -364,10 +343,6 @@ export function fsStore(options: FsStoreOptions = {}): Store {
 const FOLDER_ATTEMPTS = 32;
 /** The end of the names of folders being removed by a clear, beside the task folders. */
 const CLEARED = '.cleared';
-/** Blocking header reads slower than this on average are not from the page cache: read the rest in parallel. */
-const SLOW_READ_MS = 0.1;
-/** At most this long blocking before letting other work run. */
-const SLICE_MS = 4;
 /** From how many keys `readMetas` lists the folder instead of opening each entry. */
 const LIST_FROM = 64;
 
