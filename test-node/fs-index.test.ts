@@ -265,3 +265,25 @@ test('a process that exits right after its run leaves no unfinished index file b
   assert.deepEqual(JSON.parse(inChild('choose-exit.ts')), { value: answer });
   assert.deepEqual(await readdir(root), ['choose']);
 });
+
+test("writing an index removes the folder's index files left unfinished by killed processes, not one being written", async () => {
+  const { dir, run, indexed } = await computed();
+  await assertIndexable(dir);
+  const root = join(dir, 'checkpoint');
+  const left = join(root, '.index_choose.index.0123456789ab.tmp');
+  const young = join(root, '.index_choose.index.ba9876543210.tmp');
+  // Another task's, whose name starts the same way.
+  const other = join(root, '.index_choose.index.index.0123456789ab.tmp');
+  for (const path of [left, young, other]) await writeFile(path, '');
+  const hourAgo = new Date(Date.now() - 3_600_000);
+  await utimes(left, hourAgo, hourAgo);
+  await utimes(other, hourAgo, hourAgo);
+  await run();
+  await indexed();
+  assert.deepEqual((await readdir(root)).sort(), [
+    '.index_choose.index',
+    '.index_choose.index.ba9876543210.tmp',
+    '.index_choose.index.index.0123456789ab.tmp',
+    'index_choose',
+  ]);
+});

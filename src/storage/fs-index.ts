@@ -15,7 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type BigIntStats, rmSync } from 'node:fs';
-import { rm, statfs } from 'node:fs/promises';
+import { readdir, rm, statfs } from 'node:fs/promises';
 import { sep } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { closeFile, fstatFile, openFile, readAt, readingFile, renameFile, statPath, writeAll } from './fs-calls.js';
@@ -156,6 +156,7 @@ export class HeaderIndexes {
           await renameFile(written, index);
           ended = true;
           unfinished(written, false);
+          await this.#sweep(folder, Date.now() - LEFT_AFTER_MS);
         } catch {
           await discard();
         }
@@ -176,6 +177,25 @@ export class HeaderIndexes {
     } catch {
       await discard();
       return undefined;
+    }
+  }
+
+  /**
+   * Removes the index files of `folder` left unfinished by processes killed while writing them
+   * (Ctrl-C during a run's planning): those last changed before `before`, which no live process
+   * is still writing. Never rejects.
+   */
+  async #sweep(folder: string, before: number): Promise<void> {
+    try {
+      const index = `.${folder}.index`;
+      for (const name of await readdir(this.#root)) {
+        if (name === index || !this.isIndexOf(folder, name)) continue;
+        const path = `${this.#root}${sep}${name}`;
+        const stats = await statPath(path);
+        if (stats && Number(stats.mtimeMs) < before) await rm(path, { force: true });
+      }
+    } catch {
+      // Only tidying: the next index written tries again.
     }
   }
 
@@ -208,6 +228,12 @@ interface IndexBody {
 }
 
 const HEAD = 'checkpoint-tool header index 1';
+/**
+ * How long after its last change an unfinished index file is taken as left by a killed process.
+ * One being written is changed when made and when written, a run's planning apart: its header
+ * reads take seconds for hundreds of thousands of entries.
+ */
+const LEFT_AFTER_MS = 10 * 60_000;
 /** `.<12 hex>.tmp`: the end of an index file's name while it is written. */
 const TEMPORARY = '.000000000000.tmp';
 
