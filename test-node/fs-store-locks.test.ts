@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, mock, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { fsStore, type Store, task } from 'checkpoint-tool';
-import { onlyLock, temporaryDir, tree } from './helpers.js';
+import { onlyLock, patch, temporaryDir, tree } from './helpers.js';
 import { bytesOf, entryBytes, entryOf } from './store-checks.js';
+
+const require = createRequire(import.meta.url);
+const fsPromises = require('node:fs/promises') as typeof import('node:fs/promises');
 
 describe('fsStore on disk', () => {
   test('a lock this process holds is never taken over by it, however old it looks', async () => {
@@ -69,6 +73,37 @@ describe('fsStore on disk', () => {
     const until = Date.now() + 10_000;
     while (!taken && Date.now() < until) await turns(10);
     assert.equal(taken, true, 'the release woke the waiting store');
+    await (await waiting)?.();
+  });
+
+  test('a lock released here while a waiter looks at it, before it starts waiting, is taken at once', async (t) => {
+    const dir = await temporaryDir();
+    const first = fsStore({ dir });
+    const second = fsStore({ dir });
+    const release = await first.lock?.('task', '[1]');
+    // Polls never come: only being woken, or not waiting at all, takes the lock now.
+    mock.timers.enable({ apis: ['setTimeout'] });
+    t.after(() => mock.timers.reset());
+    // The waiter found the lock held, and looks at whether it is stale: the release comes then.
+    const original = fsPromises.lstat;
+    let released = false;
+    const undo = patch(fsPromises, 'lstat', (async (...args: Parameters<typeof fsPromises.lstat>) => {
+      if (!released && String(args[0]).endsWith('.lock')) {
+        released = true;
+        await release?.();
+      }
+      return original(...args);
+    }) as typeof fsPromises.lstat);
+    t.after(undo);
+    let taken = false;
+    const waiting = second.lock?.('task', '[1]').then((releaseIt) => {
+      taken = true;
+      return releaseIt;
+    });
+    const until = Date.now() + 10_000;
+    while (!taken && Date.now() < until) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(released, true);
+    assert.equal(taken, true, 'the release before the wait did not leave the waiter to its next poll');
     await (await waiting)?.();
   });
 

@@ -49,6 +49,7 @@ export class LockFiles {
   async acquire(path: string): Promise<void> {
     let wait = 2;
     for (;;) {
+      const seen = releases;
       // Another run of this object holds it, or is taking it: wait for it even if its file is
       // gone (a cleared folder), so that one holder at most answers to each path here.
       const free = !this.#held.has(path) && !this.#taking.has(path);
@@ -86,7 +87,7 @@ export class LockFiles {
         );
         continue;
       }
-      await pause(path, wait);
+      await pause(path, wait, seen);
       wait = Math.min(wait * 2, 100);
     }
   }
@@ -212,8 +213,18 @@ export class LockFiles {
  */
 const waiting = new Map<string, Set<() => void>>();
 
-/** Waits `ms`, or less if a lock of this process at `path` is released meanwhile. */
-function pause(path: string, ms: number): Promise<void> {
+/**
+ * How many locks this process has released: a waiter that saw a lock held and finds this changed
+ * before it starts waiting tries again at once, as the release it would wait for may be that one.
+ */
+let releases = 0;
+
+/**
+ * Waits `ms`, or less if a lock of this process at `path` is released meanwhile; not at all if any
+ * was released since {@link releases} was `seen`.
+ */
+function pause(path: string, ms: number, seen: number): Promise<void> {
+  if (releases !== seen) return Promise.resolve();
   let waits = waiting.get(path);
   if (!waits) {
     waits = new Set();
@@ -234,6 +245,7 @@ function pause(path: string, ms: number): Promise<void> {
 
 /** Ends the waits for the lock at `path`: a lock of this process there was just released. */
 function wake(path: string): void {
+  releases++;
   const waits = waiting.get(path);
   if (waits) for (const end of [...waits]) end();
 }
