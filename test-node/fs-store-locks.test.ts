@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { describe, mock, test } from 'node:test';
+import { describe, mock, type TestContext, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { fsStore, type Store, task } from 'checkpoint-tool';
 import { onlyLock, patch, temporaryDir, tree } from './helpers.js';
@@ -50,40 +50,49 @@ describe('fsStore on disk', () => {
     assert.deepEqual(await readdir(join(dir, 'checkpoint', 'task')).then((names) => names.length), 1);
   });
 
-  test('a run of this process waiting for a lock that another run here releases takes it at once, not at its next poll', async (t) => {
+  /**
+   * A lock held by one store of a new cache, and `take()`, another store's taking of it, where polls
+   * never come (timers mocked): only being woken, or not waiting at all, takes the lock then.
+   */
+  async function heldWithoutPolls(t: TestContext) {
     const dir = await temporaryDir();
     const first = fsStore({ dir });
     const second = fsStore({ dir });
     const release = await first.lock?.('task', '[1]');
-    // Polls never come: only being woken takes the lock now.
     mock.timers.enable({ apis: ['setTimeout'] });
     t.after(() => mock.timers.reset());
     let taken = false;
-    const waiting = second.lock?.('task', '[1]').then((releaseIt) => {
-      taken = true;
-      return releaseIt;
-    });
+    const take = () =>
+      second.lock?.('task', '[1]').then((releaseIt) => {
+        taken = true;
+        return releaseIt;
+      });
+    /** Lets up to `count` turns of the event loop pass, fewer once the lock is taken. */
     const turns = async (count: number) => {
       for (let i = 0; i < count && !taken; i++) await new Promise((resolve) => setImmediate(resolve));
     };
+    /** Whether the lock is taken within 10 s. */
+    const takenSoon = async () => {
+      const until = Date.now() + 10_000;
+      while (!taken && Date.now() < until) await turns(10);
+      return taken;
+    };
+    return { release, take, turns, takenSoon, taken: () => taken };
+  }
+
+  test('a run of this process waiting for a lock that another run here releases takes it at once, not at its next poll', async (t) => {
+    const { release, take, turns, takenSoon, taken } = await heldWithoutPolls(t);
+    const waiting = take();
     // Time to find the lock held, and to start waiting.
     await turns(200);
-    assert.equal(taken, false, 'the second store waits for the first');
+    assert.equal(taken(), false, 'the second store waits for the first');
     await release?.();
-    const until = Date.now() + 10_000;
-    while (!taken && Date.now() < until) await turns(10);
-    assert.equal(taken, true, 'the release woke the waiting store');
+    assert.equal(await takenSoon(), true, 'the release woke the waiting store');
     await (await waiting)?.();
   });
 
   test('a lock released here while a waiter looks at it, before it starts waiting, is taken at once', async (t) => {
-    const dir = await temporaryDir();
-    const first = fsStore({ dir });
-    const second = fsStore({ dir });
-    const release = await first.lock?.('task', '[1]');
-    // Polls never come: only being woken, or not waiting at all, takes the lock now.
-    mock.timers.enable({ apis: ['setTimeout'] });
-    t.after(() => mock.timers.reset());
+    const { release, take, takenSoon } = await heldWithoutPolls(t);
     // The waiter found the lock held, and looks at whether it is stale: the release comes then.
     const original = fsPromises.lstat;
     let released = false;
@@ -95,15 +104,9 @@ describe('fsStore on disk', () => {
       return original(...args);
     }) as typeof fsPromises.lstat);
     t.after(undo);
-    let taken = false;
-    const waiting = second.lock?.('task', '[1]').then((releaseIt) => {
-      taken = true;
-      return releaseIt;
-    });
-    const until = Date.now() + 10_000;
-    while (!taken && Date.now() < until) await new Promise((resolve) => setImmediate(resolve));
+    const waiting = take();
+    assert.equal(await takenSoon(), true, 'the release before the wait did not leave the waiter to its next poll');
     assert.equal(released, true);
-    assert.equal(taken, true, 'the release before the wait did not leave the waiter to its next poll');
     await (await waiting)?.();
   });
 
