@@ -16,9 +16,18 @@
 import { randomBytes } from 'node:crypto';
 import { type BigIntStats, rmSync } from 'node:fs';
 import { readdir, rm, statfs } from 'node:fs/promises';
-import { sep } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { closeFile, fstatFile, openFile, readAt, readingFile, renameFile, statPath, writeAll } from './fs-calls.js';
+import {
+  closeFile,
+  fstatFile,
+  inDir,
+  openFile,
+  readAt,
+  readingFile,
+  renameFile,
+  statPath,
+  writeAll,
+} from './fs-calls.js';
 import type { EntryMeta } from './types.js';
 
 /** What a valid index says of a folder: the metadata of its entries, and the entries it did not read. */
@@ -60,12 +69,12 @@ export class HeaderIndexes {
 
   /** The index file of task folder `folder`: `.<folder>.index`, a name no task folder has. */
   path(folder: string): string {
-    return `${this.#root}${sep}.${folder}.index`;
+    return inDir(this.#root, indexName(folder));
   }
 
   /** Whether `name`, in the cache root, is the index of `folder` or one being written. */
   isIndexOf(folder: string, name: string): boolean {
-    const index = `.${folder}.index`;
+    const index = indexName(folder);
     return name === index || (name.length === index.length + TEMPORARY.length && temporary(index).test(name));
   }
 
@@ -139,7 +148,8 @@ export class HeaderIndexes {
     };
     try {
       const now = (await fstatFile(fd, { bigint: true })).mtimeNs;
-      const [before, root] = [await statPath(dir), await statPath(this.#root)];
+      const before = await statPath(dir);
+      const root = await statPath(this.#root);
       if (!before || before.dev !== root?.dev || before.mtimeNs >= now || before.ctimeNs >= now) {
         await discard();
         return undefined;
@@ -187,10 +197,9 @@ export class HeaderIndexes {
    */
   async #sweep(folder: string, before: number): Promise<void> {
     try {
-      const index = `.${folder}.index`;
       for (const name of await readdir(this.#root)) {
-        if (name === index || !this.isIndexOf(folder, name)) continue;
-        const path = `${this.#root}${sep}${name}`;
+        if (name === indexName(folder) || !this.isIndexOf(folder, name)) continue;
+        const path = inDir(this.#root, name);
         const stats = await statPath(path);
         if (stats && Number(stats.mtimeMs) < before) await rm(path, { force: true });
       }
@@ -234,6 +243,11 @@ const HEAD = 'checkpoint-tool header index 1';
  * reads take seconds for hundreds of thousands of entries.
  */
 const LEFT_AFTER_MS = 10 * 60_000;
+/** The name of task folder `folder`'s index file, beside it: `.<folder>.index`, no task folder's. */
+function indexName(folder: string): string {
+  return `.${folder}.index`;
+}
+
 /** `.<12 hex>.tmp`: the end of an index file's name while it is written. */
 const TEMPORARY = '.000000000000.tmp';
 

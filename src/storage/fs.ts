@@ -1,11 +1,10 @@
 import { hash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
-import { join, resolve, sep } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CheckpointError } from '../errors.js';
-import { mapLimited } from '../map-limited.js';
 import { checkOption, checkOptionNames, isFunction, isString } from '../options.js';
 import { type EntryRead, type Header, readEntry, writeEntryTo } from './entry-file.js';
-import { closeFile, isMissing, mayBlock, openFile, renameFile, statPath } from './fs-calls.js';
+import { closeFile, inDir, isMissing, mayBlock, openFile, renameFile, statPath } from './fs-calls.js';
 import { FolderOwners } from './fs-folder-owners.js';
 import { type HeaderRead, problem, readHeader, readHeadersIn } from './fs-headers.js';
 import { HeaderIndexes, type IndexedHeaders } from './fs-index.js';
@@ -169,35 +168,23 @@ export function fsStore(options: FsStoreOptions = {}): Store {
   }
 
   /**
-   * Reads the headers of `keys`' entries in task `folder`'s folder `dir`, each checked (a damaged
-   * entry is reported and removed), and lists the folder for many keys: `present`, its file names.
-   * With `indexed`, `texts` has the metadata JSON of the sound entries read, for an index.
+   * Reads the headers of the entries of `keys` at `positions` (`name(i)` the file of `keys[i]`) in
+   * task `folder`'s folder `dir`, each checked (a damaged entry is reported and removed). With
+   * `indexed`, `texts` has the metadata JSON of the sound entries read, for an index.
    */
   async function readHeaders(
     folder: string,
     dir: string,
     keys: readonly string[],
+    positions: readonly number[],
+    name: (i: number) => string,
     indexed: boolean,
-  ): Promise<{ metas: (EntryMeta | undefined)[]; texts: string[]; names: string[]; present?: Set<string> }> {
-    const names = keys.map(fileName);
-    // Listing the folder once spares a cold run a failed open per instance; a few keys are
-    // cheaper to open than a large folder is to list.
-    let present: Set<string> | undefined;
-    if (keys.length >= LIST_FROM) {
-      try {
-        present = new Set(await readdir(dir));
-      } catch (error) {
-        if (!isMissing(error)) throw error;
-        present = new Set();
-      }
-    }
+  ): Promise<{ metas: (EntryMeta | undefined)[]; texts: string[] }> {
     const metas = new Array<EntryMeta | Promise<undefined> | undefined>(keys.length);
     const texts: string[] = [];
-    const listed: number[] = [];
-    for (let i = 0; i < keys.length; i++) if (!present || present.has(names[i] as string)) listed.push(i);
     await readHeadersIn(
-      listed,
-      (i) => inDir(dir, names[i] as string),
+      positions,
+      (i) => inDir(dir, name(i)),
       (i, header) => {
         const meta = metaOf(folder, keys[i] as string, header);
         // A damaged entry's report may reject (onCorrupt threw) long before Promise.all below
@@ -207,7 +194,7 @@ export function fsStore(options: FsStoreOptions = {}): Store {
         metas[i] = meta;
       },
     );
-    return { metas: await Promise.all(metas), texts, names, ...(present && { present }) };
+    return { metas: await Promise.all(metas), texts };
   }
 
   /**
@@ -222,11 +209,15 @@ export function fsStore(options: FsStoreOptions = {}): Store {
   ): Promise<(EntryMeta | undefined)[]> {
     const found: (EntryMeta | undefined)[] = keys.map((key) => metas.get(key));
     if (unread.size === 0) return found;
-    const listed = keys.flatMap((key, i) => (found[i] || !unread.has(fileName(key)) ? [] : [i]));
-    await mapLimited(listed, 64, async (i) => {
-      const key = keys[i] as string;
-      found[i] = await metaOf(folder, key, await readHeader(inDir(dir, fileName(key))));
+    const names: string[] = [];
+    const positions: number[] = [];
+    keys.forEach((key, i) => {
+      if (found[i]) return;
+      names[i] = fileName(key);
+      if (unread.has(names[i])) positions.push(i);
     });
+    const read = await readHeaders(folder, dir, keys, positions, (i) => names[i] as string, false);
+    for (const i of positions) found[i] = read.metas[i];
     return found;
   }
 
@@ -241,7 +232,28 @@ export function fsStore(options: FsStoreOptions = {}): Store {
       if (indexed) return fromIndex(folder, dir, keys, indexed);
       const recording = many ? await indexes.record(folder, dir) : undefined;
       try {
-        const { metas, texts, names, present } = await readHeaders(folder, dir, keys, recording !== undefined);
+        const names = keys.map(fileName);
+        // Listing the folder once spares a cold run a failed open per instance; a few keys are
+        // cheaper to open than a large folder is to list.
+        let present: Set<string> | undefined;
+        if (many) {
+          try {
+            present = new Set(await readdir(dir));
+          } catch (error) {
+            if (!isMissing(error)) throw error;
+            present = new Set();
+          }
+        }
+        const positions: number[] = [];
+        for (let i = 0; i < keys.length; i++) if (!present || present.has(names[i] as string)) positions.push(i);
+        const { metas, texts } = await readHeaders(
+          folder,
+          dir,
+          keys,
+          positions,
+          (i) => names[i] as string,
+          recording !== undefined,
+        );
         // Worth an index once a run found many entries cached: not after a cold run's planning.
         if (recording && present && texts.length >= LIST_FROM) {
           recording.finish(texts, () => {
@@ -345,13 +357,3 @@ const FOLDER_ATTEMPTS = 32;
 const CLEARED = '.cleared';
 /** From how many keys `readMetas` lists the folder instead of opening each entry. */
 const LIST_FROM = 64;
-
-/**
- * The path of `name` in the directory `dir`, where `dir` is resolved (as `resolve` gives) and `name`
- * a plain name (a task folder or an entry file: no separator, never `.` or `..`): what `join` gives,
- * without the normalizing that allocates several strings for each of a warm run's thousands of
- * paths.
- */
-function inDir(dir: string, name: string): string {
-  return `${dir}${sep}${name}`;
-}
